@@ -1,0 +1,9 @@
+DROP TABLE login_throttle;
+DROP TABLE sessions;
+DROP TABLE audit_events;
+DROP TABLE collaborators;
+DROP TABLE datasets;
+DROP TABLE memberships;
+DROP TABLE organizations;
+DROP TABLE users;
+DROP TABLE accounts;

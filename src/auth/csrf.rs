@@ -1,0 +1,188 @@
+//! CSRF protection for every state-changing request, as one middleware.
+//!
+//! A POST must (1) not come from another site, judged by `Sec-Fetch-Site` and `Origin`, and
+//! (2) carry the session's token in the `csrf_token` form field. The body is read here
+//! (bounded), checked to be valid UTF-8 form data, and handed on to the handler unchanged.
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::HttpMessage;
+use futures_util::StreamExt;
+
+use crate::errors::AppError;
+
+/// The session key and the form field that hold the token.
+pub const SESSION_KEY: &str = "csrf";
+pub const FIELD: &str = "csrf_token";
+
+/// The largest form body accepted, in bytes.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The session's token, made on first use.
+pub fn token(session: &Session) -> String {
+    match session.get::<String>(SESSION_KEY).ok().flatten() {
+        Some(t) => t,
+        None => {
+            let t = super::random_token(43);
+            // A failed insert only means the form will be refused; nothing to recover.
+            let _ = session.insert(SESSION_KEY, &t);
+            t
+        }
+    }
+}
+
+/// Replaces the token (at login).
+pub fn rotate(session: &Session) -> Result<(), AppError> {
+    session
+        .insert(SESSION_KEY, super::random_token(43))
+        .map_err(AppError::internal)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Refuses requests sent by another site, judged by the headers browsers add.
+fn cross_site(req: &ServiceRequest) -> bool {
+    if let Some(site) = req.headers().get("sec-fetch-site") {
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return true;
+        }
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let host = req.connection_info().host().to_ascii_lowercase();
+        let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
+        let origin_host = origin
+            .split_once("://")
+            .map_or("", |(_, rest)| rest.trim_end_matches('/'));
+        if origin == "null" || origin_host != host {
+            return true;
+        }
+    }
+    false
+}
+
+async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    {
+        if len > MAX_FORM_BYTES {
+            return Err(AppError::TooLarge);
+        }
+    }
+    let mut payload = req.take_payload();
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::bad_request("The request body could not be read."))?;
+        if body.len() + chunk.len() > MAX_FORM_BYTES {
+            return Err(AppError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Finds the token in a form body, refusing bodies that are not valid UTF-8 form data.
+fn form_token(body: &[u8]) -> Result<Option<String>, AppError> {
+    let mut token = None;
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let decode = |raw: &[u8]| -> Result<String, AppError> {
+            let plus: Vec<u8> = raw
+                .iter()
+                .map(|b| if *b == b'+' { b' ' } else { *b })
+                .collect();
+            let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
+            String::from_utf8(bytes).map_err(|_| {
+                AppError::bad_request("The form contains text that is not valid UTF-8.")
+            })
+        };
+        let name = decode(name)?;
+        let value = decode(value)?;
+        if name.chars().any(char::is_control) {
+            return Err(AppError::bad_request(
+                "The form has a malformed field name.",
+            ));
+        }
+        if name == FIELD {
+            if token.is_some() {
+                return Err(AppError::bad_request(
+                    "The form carries two security tokens.",
+                ));
+            }
+            token = Some(value);
+        }
+    }
+    Ok(token)
+}
+
+/// The middleware: lets safe methods through, checks everything else.
+pub async fn guard<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
+    match check(&mut req).await {
+        // The refusal becomes a response here, so the error-page middleware renders it.
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+    }
+}
+
+async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
+    if cross_site(req) {
+        return Err(AppError::forbidden(
+            "This form was sent from another site, so it was refused.",
+        ));
+    }
+    let body = read_body(req).await?;
+    let sent = form_token(&body)?;
+    let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
+    let valid = matches!((&sent, &expected), (Some(s), Some(e)) if constant_time_eq(s.as_bytes(), e.as_bytes()));
+    if !valid {
+        return Err(AppError::forbidden(
+            "The form's security token is missing or has expired. Go back, reload the page and try again.",
+        ));
+    }
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body) });
+    let boxed: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>,
+    > = Box::pin(stream);
+    req.set_payload(Payload::from(boxed));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_token_and_refuses_bad_bodies() {
+        assert_eq!(
+            form_token(b"a=1&csrf_token=abc").unwrap().as_deref(),
+            Some("abc")
+        );
+        assert_eq!(form_token(b"a=1").unwrap(), None);
+        assert!(form_token(b"a=%FF&csrf_token=abc").is_err());
+        assert!(form_token(b"csrf_token=a&csrf_token=b").is_err());
+    }
+}

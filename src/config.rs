@@ -1,0 +1,120 @@
+//! Typed settings read from the environment (and a few CLI flags), passed in explicitly.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `sqlite://colabel.db` | `sqlite://PATH` or `postgres://...` |
+//! | `COLABEL_ADDR` | `127.0.0.1:8080` | address to listen on |
+//! | `COLABEL_SESSION_KEY` | random, with a warning | secret for signing cookies (64+ bytes) |
+//! | `COLABEL_SECURE_COOKIES` | `true` | `false` for plain-http development |
+//! | `COLABEL_BCRYPT_COST` | `12` | bcrypt cost (4 to 31) |
+//! | `COLABEL_HASH_CONCURRENCY` | half the cores, at least 1 | password hashes computed at once |
+//! | `COLABEL_POOL_SIZE` | `10` | database connections in the pool |
+//! | `COLABEL_WORKERS` | the number of cores | HTTP worker threads |
+//! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |
+//! | `COLABEL_SESSION_MAX_SECS` | `1209600` (14 days) | a session ends this long after login |
+//! | `RUST_LOG` | `info` | log filter |
+
+use std::time::Duration;
+
+/// Everything the application needs to start, with no global state.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub addr: String,
+    /// `None` means a random key is generated at start (sessions end at restart).
+    pub session_key: Option<Vec<u8>>,
+    pub secure_cookies: bool,
+    pub bcrypt_cost: u32,
+    pub hash_concurrency: usize,
+    pub pool_size: u32,
+    pub workers: usize,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+}
+
+/// A configuration value that cannot be used; the message names the variable.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://colabel.db";
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests can pass their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let session_key = match lookup("COLABEL_SESSION_KEY") {
+            Some(k) if k.len() < 64 => {
+                return Err(ConfigError(
+                    "COLABEL_SESSION_KEY must be at least 64 bytes long".into(),
+                ))
+            }
+            Some(k) => Some(k.into_bytes()),
+            None => None,
+        };
+        let bcrypt_cost = parse(&lookup, "COLABEL_BCRYPT_COST", 12u32)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError(
+                "COLABEL_BCRYPT_COST must be between 4 and 31".into(),
+            ));
+        }
+        Ok(Settings {
+            database_url: lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            addr: lookup("COLABEL_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            session_key,
+            secure_cookies: parse_bool(&lookup, "COLABEL_SECURE_COOKIES", true)?,
+            bcrypt_cost,
+            hash_concurrency: parse(&lookup, "COLABEL_HASH_CONCURRENCY", (cores / 2).max(1))?
+                .max(1),
+            pool_size: parse(&lookup, "COLABEL_POOL_SIZE", 10u32)?.max(1),
+            workers: parse(&lookup, "COLABEL_WORKERS", cores)?.max(1),
+            session_idle: Duration::from_secs(parse(&lookup, "COLABEL_SESSION_IDLE_SECS", 86_400)?),
+            session_max: Duration::from_secs(parse(
+                &lookup,
+                "COLABEL_SESSION_MAX_SECS",
+                14 * 86_400,
+            )?),
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} has an invalid value: {v:?}"))),
+    }
+}
+
+fn parse_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match lookup(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(v) => Err(ConfigError(format!(
+            "{name} must be true or false, not {v:?}"
+        ))),
+    }
+}

@@ -1,0 +1,17 @@
+//! Colabel: the account and organization layer of a data-labeling platform.
+//!
+//! Layers first, resources second: `routes` (the URL scheme) → `handlers` (HTTP) →
+//! `models` (persistence, one function per rule) → `db` (SQLite or PostgreSQL).
+
+pub mod assets;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod errors;
+pub mod handlers;
+pub mod models;
+pub mod roles;
+pub mod routes;
+pub mod schema;
+pub mod startup;
+pub mod web;

@@ -1,0 +1,71 @@
+//! The `colabel` binary: `colabel [serve|migrate] [--addr ADDR] [--database-url URL]`.
+
+use std::process::ExitCode;
+
+use colabel::config::Settings;
+use colabel::startup::{open_database, Application};
+
+const USAGE: &str = "usage: colabel [serve|migrate] [--addr ADDR] [--database-url URL]\n\
+  serve    run the web server (default)\n\
+  migrate  apply pending database migrations and exit\n\
+Configuration comes from the environment; see README.md.";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let mut command = "serve".to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => match args.next() {
+                Some(v) => settings.addr = v,
+                None => return fail("--addr needs a value"),
+            },
+            "--database-url" => match args.next() {
+                Some(v) => settings.database_url = v,
+                None => return fail("--database-url needs a value"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "serve" | "migrate" => command = arg,
+            other => return fail(&format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    match command.as_str() {
+        "migrate" => match open_database(&settings) {
+            Ok((_, ran)) => {
+                println!("applied {ran} migration(s)");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        _ => serve(settings),
+    }
+}
+
+#[actix_web::main]
+async fn serve(settings: Settings) -> ExitCode {
+    let addr = settings.addr.clone();
+    let app = match Application::build(settings) {
+        Ok(app) => app,
+        Err(e) => return fail(&e.to_string()),
+    };
+    log::info!(
+        "Colabel listening on http://{}",
+        addr.replace(":0", &format!(":{}", app.port()))
+    );
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("colabel: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,121 @@
+//! Diesel's view of the tables created by `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    accounts (id) {
+        id -> Integer,
+        username -> Text,
+        username_key -> Text,
+        kind -> Text,
+        display_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        email -> Text,
+        email_key -> Text,
+        password_hash -> Text,
+        password_changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Integer,
+        description -> Text,
+        contact_email -> Text,
+        created_by -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Integer,
+        org_id -> Integer,
+        user_id -> Integer,
+        username_key -> Text,
+        role -> Text,
+        default_dataset_role -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    datasets (id) {
+        id -> Integer,
+        owner_id -> Integer,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        task_type -> Text,
+        is_public -> Bool,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collaborators (id) {
+        id -> Integer,
+        dataset_id -> Integer,
+        user_id -> Integer,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Integer,
+        account_id -> Integer,
+        actor_id -> Nullable<Integer>,
+        actor_name -> Text,
+        action -> Text,
+        subject_name -> Nullable<Text>,
+        details -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Nullable<Integer>,
+        state -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttle (scope_key) {
+        scope_key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> accounts (id));
+diesel::joinable!(organizations -> accounts (id));
+diesel::joinable!(memberships -> organizations (org_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(datasets -> accounts (owner_id));
+diesel::joinable!(collaborators -> datasets (dataset_id));
+diesel::joinable!(collaborators -> users (user_id));
+diesel::joinable!(audit_events -> accounts (account_id));
+diesel::joinable!(sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    organizations,
+    memberships,
+    datasets,
+    collaborators,
+    audit_events,
+    sessions,
+    login_throttle,
+);

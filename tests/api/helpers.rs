@@ -1,0 +1,336 @@
+//! Test harness: the real application on port 0 with a fresh database per test, on SQLite
+//! (a temporary file) or PostgreSQL (a schema of its own in `TEST_DATABASE_URL`), and a
+//! browser-like client that keeps cookies, does not follow redirects, and sends CSRF tokens.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use colabel::config::Settings;
+use colabel::db::{Db, DbConn};
+use colabel::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Client, Response, StatusCode};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running application and its database.
+#[allow(dead_code)]
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub backend: Backend,
+    _cleanup: Cleanup,
+}
+
+#[allow(dead_code)]
+enum Cleanup {
+    File(tempfile::TempDir),
+    Schema { admin_url: String, schema: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Schema { admin_url, schema } = self {
+            if let Ok(mut c) = PgConnection::establish(admin_url) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The PostgreSQL server for tests, or `None` (with a note) when a local run has none.
+/// Under `CI=true` a missing `TEST_DATABASE_URL` fails the test.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half cannot be skipped in CI");
+            }
+            eprintln!(
+                "note: TEST_DATABASE_URL is not set; the PostgreSQL half of this test was skipped"
+            );
+            None
+        }
+    }
+}
+
+pub fn test_settings(database_url: String) -> Settings {
+    let mut s = Settings::from_lookup(|_| None).expect("default settings");
+    s.database_url = database_url;
+    s.addr = "127.0.0.1:0".into();
+    s.secure_cookies = false;
+    s.bcrypt_cost = 4;
+    s.hash_concurrency = 2;
+    s.pool_size = 6;
+    s.workers = 2;
+    s.session_key = Some(vec![7u8; 64]);
+    s
+}
+
+impl TestApp {
+    /// Starts the application on `backend`; `None` when PostgreSQL is not configured locally.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("colabel.db").display());
+                (url, Cleanup::File(dir))
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let schema = format!("t_{}_{}_{}", std::process::id(), n, rand_suffix());
+                let mut c =
+                    PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                c.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+                (url, Cleanup::Schema { admin_url, schema })
+            }
+        };
+        let mut settings = test_settings(url);
+        tweak(&mut settings);
+        let app = Application::build(settings).expect("application starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let db = app.state.db.clone();
+        actix_web::rt::spawn(app.run_until_stopped());
+        Some(TestApp {
+            base,
+            db,
+            backend,
+            _cleanup: cleanup,
+        })
+    }
+
+    /// A new browser with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// Signs up `username` (email `username@example.com`, password [`PASSWORD`]) and returns
+    /// the signed-in browser.
+    pub async fn user(&self, username: &str) -> Browser {
+        let b = self.browser();
+        let res = b
+            .post(
+                "/signup",
+                &[
+                    ("username", username),
+                    ("email", &format!("{username}@example.com")),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "signup of {username} failed"
+        );
+        b
+    }
+
+    pub fn conn(&self) -> r2d2::PooledConnection<colabel::db::Manager> {
+        self.db.get().expect("connection")
+    }
+
+    /// Runs `f` on a connection of the application's database (for checks and set-up).
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut DbConn) -> T) -> T {
+        let mut c = self.conn();
+        f(&mut c)
+    }
+
+    /// How many SQL statements the application has run so far.
+    #[allow(dead_code)]
+    pub fn queries(&self) -> u64 {
+        self.db.queries.get()
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos:x}")
+}
+
+/// A cookie-keeping client that does not follow redirects.
+pub struct Browser {
+    pub base: String,
+    pub client: Client,
+    pub jar: Arc<Jar>,
+    token: std::sync::Mutex<Option<String>>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            base: base.to_string(),
+            client,
+            jar,
+            token: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A browser that sends `cookie` and keeps no jar (to replay an old cookie).
+    pub fn with_cookie(base: &str, cookie: &str) -> Self {
+        let b = Browser::new(base);
+        b.jar.add_cookie_str(cookie, &base.parse().unwrap());
+        b
+    }
+
+    /// The `Cookie` header this browser would send.
+    pub fn cookie(&self) -> String {
+        self.jar
+            .cookies(&self.base.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// GET and return the status and body.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    }
+
+    /// The CSRF token of this browser's session, read from a page with a form.
+    pub async fn token(&self) -> String {
+        if let Some(t) = self.token.lock().unwrap().clone() {
+            return t;
+        }
+        let (_, body) = self.page("/login").await;
+        let body = if body.contains("csrf_token") {
+            body
+        } else {
+            self.page("/settings").await.1
+        };
+        let t = extract_token(&body).expect("a csrf token on /login or /settings");
+        *self.token.lock().unwrap() = Some(t.clone());
+        t
+    }
+
+    pub fn forget_token(&self) {
+        *self.token.lock().unwrap() = None;
+    }
+
+    /// POSTs a form with this session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        let res = self
+            .post_raw(path, serde_urlencoded::to_string(&all).unwrap())
+            .await;
+        // Logins, signups and logouts start a new session with a new token.
+        if ["/login", "/signup", "/logout"]
+            .iter()
+            .any(|p| path.starts_with(p))
+        {
+            self.forget_token();
+        }
+        res
+    }
+
+    /// POSTs a raw form body (no token added).
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
+        self.client
+            .post(format!("{}{}", self.base, path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.post("/login", &[("login", login), ("password", password)])
+            .await
+    }
+}
+
+pub fn extract_token(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf_token\" value=\"")? + "name=\"csrf_token\" value=\"".len();
+    let rest = &html[at..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Asserts a 303 to `to`.
+pub fn assert_redirect(res: &Response, to: &str) {
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "expected a redirect to {to}"
+    );
+    assert_eq!(location(res), to);
+}
+
+/// Runs one test body on SQLite and on PostgreSQL: `db_test!(async fn name(app) { ... })`
+/// makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp) $body
+
+            $(#[$meta])*
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap();
+                body(app).await;
+            }
+
+            $(#[$meta])*
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                    body(app).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! Black-box tests over HTTP. Every test that touches the database runs on SQLite and on
+//! PostgreSQL (see `db_test!`).
+
+mod helpers;
+
+mod accounts;
+mod schema;
+mod security;
+mod sessions;
