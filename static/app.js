@@ -17,9 +17,49 @@
     });
   });
 
-  // Forms that ask for a confirmation before they are sent (removals, leaving).
+  // Forms that ask for a confirmation before they are sent.
   document.addEventListener("submit", function (e) {
     var message = e.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) e.preventDefault();
+  });
+
+  // The new-dataset popup: the same form as /datasets/new, in a <dialog>. Without
+  // JavaScript (or if anything fails) the link simply opens the page.
+  var dialog = document.getElementById("dataset-dialog");
+  if (!dialog || typeof dialog.showModal !== "function") return;
+  var body = dialog.querySelector("[data-dialog-body]");
+  var opener = null;
+
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest("[data-open-dataset-dialog]");
+    if (!link || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+    e.preventDefault();
+    var owner = link.getAttribute("data-owner") || "";
+    fetch("/datasets/new?fragment=1&owner=" + encodeURIComponent(owner), { credentials: "same-origin" })
+      .then(function (res) {
+        if (!res.ok) throw new Error("status " + res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        body.innerHTML = html;
+        var menu = link.closest("details[data-menu]");
+        if (menu) menu.removeAttribute("open");
+        opener = menu ? menu.querySelector("summary") : link;
+        dialog.showModal();
+        var first = body.querySelector("#f-name");
+        if (first) first.focus();
+      })
+      .catch(function () {
+        window.location.href = link.href;
+      });
+  });
+
+  dialog.addEventListener("click", function (e) {
+    if (e.target.closest("[data-close-dialog]") || e.target === dialog) dialog.close();
+  });
+  // Escape closes a modal dialog natively; focus goes back where it came from.
+  dialog.addEventListener("close", function () {
+    body.innerHTML = "";
+    if (opener) opener.focus();
   });
 })();

@@ -1,19 +1,22 @@
 //! The home page (landing or dashboard), `/healthz` and the fallback 404.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, Responder};
+use actix_web::{web, HttpResponse, Responder};
 use askama::Template;
 use diesel::RunQueryDsl;
 
 use crate::auth::SessionUser;
 use crate::errors::AppError;
-use crate::models::orgs;
+use crate::handlers::orgs::ListQuery;
+use crate::models::datasets::{self, DatasetSummary};
+use crate::models::{orgs, Page};
 use crate::web::{ok, run_db, Layout, State};
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     ctx: Layout,
+    datasets: Page<DatasetSummary>,
 }
 
 /// `GET /`: what Colabel is for visitors (no database work), the dashboard for users.
@@ -21,16 +24,25 @@ pub async fn home(
     state: State,
     session: Session,
     user: Option<SessionUser>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let Some(user) = user else {
         return ok(&HomePage {
             ctx: Layout::new(&session, None, Vec::new(), "Label data together"),
+            datasets: Page::empty(),
         });
     };
-    let uid = user.id;
-    let nav = run_db(&state, move |c| Ok(orgs::nav_orgs(c, uid)?)).await?;
+    let (uid, page) = (user.id, query.page_number());
+    let (nav, datasets) = run_db(&state, move |c| {
+        Ok((
+            orgs::nav_orgs(c, uid)?,
+            datasets::list_for_dashboard(c, uid, page)?,
+        ))
+    })
+    .await?;
     ok(&HomePage {
         ctx: Layout::new(&session, Some(&user), nav, "Dashboard"),
+        datasets,
     })
 }
 

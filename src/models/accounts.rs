@@ -126,6 +126,10 @@ pub struct Account {
 }
 
 impl Account {
+    pub fn path(&self) -> String {
+        format!("/{}", self.username)
+    }
+
     pub fn is_org(&self) -> bool {
         self.kind == AccountKind::Org.as_str()
     }

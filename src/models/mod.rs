@@ -1,6 +1,8 @@
 //! Persistence: plain functions over `&mut DbConn`, so that several compose in one transaction.
 
 pub mod accounts;
+pub mod audit;
+pub mod datasets;
 pub mod orgs;
 
 /// Rows on one page of a list.
@@ -16,6 +18,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    pub fn empty() -> Self {
+        Page {
+            items: Vec::new(),
+            page: 1,
+            total: 0,
+            per_page: PAGE_SIZE,
+        }
+    }
+
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
