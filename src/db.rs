@@ -160,6 +160,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
+            // No `SELECT 1` before every checkout: a broken connection is found by
+            // `has_broken` when it is returned.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build_unchecked(manager);
         Ok(Db {

@@ -13,5 +13,6 @@ pub mod models;
 pub mod roles;
 pub mod routes;
 pub mod schema;
+pub mod seed;
 pub mod startup;
 pub mod web;

@@ -1,13 +1,16 @@
-//! The `colabel` binary: `colabel [serve|migrate] [--addr ADDR] [--database-url URL]`.
+//! The `colabel` binary: `colabel [serve|migrate|seed] [--addr ADDR] [--database-url URL]`.
 
 use std::process::ExitCode;
 
 use colabel::config::Settings;
 use colabel::startup::{open_database, Application};
 
-const USAGE: &str = "usage: colabel [serve|migrate] [--addr ADDR] [--database-url URL]\n\
+const USAGE: &str = "usage: colabel [serve|migrate|seed] [--addr ADDR] [--database-url URL]\n\
   serve    run the web server (default)\n\
   migrate  apply pending database migrations and exit\n\
+  seed     fill an empty database with demo data and print a login; options:\n\
+           --users N (20000) --orgs N (500) --big-org N (10000 members)\n\
+           --datasets N (50000) --collaborators N (5 per organization dataset)\n\
 Configuration comes from the environment; see README.md.";
 
 fn main() -> ExitCode {
@@ -17,9 +20,23 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let mut command = "serve".to_string();
+    let mut scale = colabel::seed::Scale::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok()).filter(|n| *n >= 0);
         match arg.as_str() {
+            "--users" | "--orgs" | "--big-org" | "--datasets" | "--collaborators" => {
+                let Some(n) = number(args.next()) else {
+                    return fail(&format!("{arg} needs a number"));
+                };
+                match arg.as_str() {
+                    "--users" => scale.users = n,
+                    "--orgs" => scale.orgs = n,
+                    "--big-org" => scale.big_org_members = n,
+                    "--datasets" => scale.datasets = n,
+                    _ => scale.collaborators_per_dataset = n,
+                }
+            }
             "--addr" => match args.next() {
                 Some(v) => settings.addr = v,
                 None => return fail("--addr needs a value"),
@@ -32,7 +49,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            "serve" | "migrate" => command = arg,
+            "serve" | "migrate" | "seed" => command = arg,
             other => return fail(&format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -42,6 +59,16 @@ fn main() -> ExitCode {
                 println!("applied {ran} migration(s)");
                 ExitCode::SUCCESS
             }
+            Err(e) => fail(&e.to_string()),
+        },
+        "seed" => match open_database(&settings) {
+            Ok((db, _)) => match colabel::seed::run(&db, &scale, settings.bcrypt_cost) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            },
             Err(e) => fail(&e.to_string()),
         },
         _ => serve(settings),

@@ -414,6 +414,12 @@ pub async fn add_collaborator(
                 ));
             }
             let r = datasets::add_collaborator(c, &ds, &actor(&u), access.role(), &wanted, role)?;
+            if r == Err(datasets::CollaboratorError::AdminOnly) {
+                // A permission refusal, like changing a role to administrator: 403.
+                return Err(AppError::forbidden(
+                    datasets::CollaboratorError::AdminOnly.message(),
+                ));
+            }
             Ok((ds, r.map_err(|e| e.message().to_string())))
         });
         let result = match result {

@@ -6,7 +6,7 @@ use askama::Template;
 
 use crate::auth::SessionUser;
 use crate::errors::AppError;
-use crate::handlers::orgs::{org_for, org_page_data, ListQuery, OrgPage};
+use crate::handlers::orgs::{org_page_data, ListQuery, OrgPage};
 use crate::models::accounts::{self, Account};
 use crate::models::datasets::{self, DatasetSummary};
 use crate::models::{orgs, Page};
@@ -43,18 +43,23 @@ pub async fn show(
     let page = query.page_number();
     let u = user.clone();
     let (shown, nav) = run_db(&state, move |c| {
-        let account = accounts::find_account(c, &path)?.ok_or(AppError::NotFound)?;
         let viewer = u.as_ref().map(|u| u.id);
-        let shown = if account.is_org() {
+        let shown = match orgs::find_with_role(c, &path, viewer.unwrap_or(-1))? {
             // Visitors and non-members: 404, as if it did not exist.
-            let u = u.as_ref().ok_or(AppError::NotFound)?;
-            let (org, role) = org_for(c, &account.username, u, OrgAction::View)?;
-            let list = org_page_data(c, &org, role, u.id, page)?;
-            Shown::Org(Box::new((org, role, list)))
-        } else {
-            let is_me = viewer == Some(account.id);
-            let list = datasets::list_for_owner(c, account.id, viewer, is_me, page)?;
-            Shown::User(account, list)
+            Some((org, role)) => {
+                let (u, role) = u.as_ref().zip(role).ok_or(AppError::NotFound)?;
+                if !role.can(OrgAction::View) {
+                    return Err(AppError::NotFound);
+                }
+                let list = org_page_data(c, &org, role, u.id, page)?;
+                Shown::Org(Box::new((org, role, list)))
+            }
+            None => {
+                let account = accounts::find_account(c, &path)?.ok_or(AppError::NotFound)?;
+                let is_me = viewer == Some(account.id);
+                let list = datasets::list_for_owner(c, account.id, viewer, is_me, page)?;
+                Shown::User(account, list)
+            }
         };
         let nav = match viewer {
             Some(id) => orgs::nav_orgs(c, id)?,

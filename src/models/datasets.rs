@@ -311,7 +311,8 @@ pub fn list_for_owner(
 }
 
 /// One page of the datasets a user works on: their own, those of organizations they
-/// administer, and those they collaborate on. Two statements.
+/// administer, and those they collaborate on. Two statements; each branch of the `OR` is
+/// an index look-up (never a scan of all datasets).
 pub fn list_for_dashboard(
     conn: &mut DbConn,
     user_id: i32,
@@ -329,10 +330,10 @@ pub fn list_for_dashboard(
                             .filter(memberships::role.eq(OrgRole::Admin.as_str()))
                             .select(memberships::org_id),
                     ))
-                    .or(diesel::dsl::exists(
+                    .or(datasets::id.eq_any(
                         collaborators::table
-                            .filter(collaborators::dataset_id.eq(datasets::id))
-                            .filter(collaborators::user_id.eq(user_id)),
+                            .filter(collaborators::user_id.eq(user_id))
+                            .select(collaborators::dataset_id),
                     )),
             )
             .into_boxed()

@@ -207,7 +207,7 @@ impl Member {
 }
 
 /// One page of members ordered by name, optionally those whose name starts with `prefix`;
-/// two statements, both served by the `(org_id, username_key)` index.
+/// three statements, served by the `(org_id, username_key)` index.
 pub fn members(
     conn: &mut DbConn,
     org_id: i32,
@@ -227,20 +227,28 @@ pub fn members(
         q
     };
     let total: i64 = filtered().count().get_result(conn)?;
-    let rows: Vec<(i32, String, String, String, Option<String>, NaiveDateTime)> = filtered()
-        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+    // A deferred join: the page's ids come from the covering index alone, so a deep page
+    // skips index entries, not joined rows.
+    let page_ids: Vec<i32> = filtered()
         .order(memberships::username_key)
         .limit(PAGE_SIZE)
         .offset(Page::<Member>::offset(page, PAGE_SIZE))
-        .select((
-            memberships::user_id,
-            acc::username,
-            acc::display_name,
-            memberships::role,
-            memberships::default_dataset_role,
-            memberships::created_at,
-        ))
+        .select(memberships::id)
         .load(conn)?;
+    let rows: Vec<(i32, String, String, String, Option<String>, NaiveDateTime)> =
+        memberships::table
+            .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+            .filter(memberships::id.eq_any(&page_ids))
+            .order(memberships::username_key)
+            .select((
+                memberships::user_id,
+                acc::username,
+                acc::display_name,
+                memberships::role,
+                memberships::default_dataset_role,
+                memberships::created_at,
+            ))
+            .load(conn)?;
     let items = rows
         .into_iter()
         .map(

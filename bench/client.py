@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Benchmark client for Colabel (standard library only).
+
+  client.py login BASE USER PASSWORD        -> prints the Cookie header; login latency on stderr
+  client.py create BASE COOKIE OWNER N      -> creates N datasets, prints the median ms
+  client.py logins BASE SECONDS CLIENTS     -> CLIENTS threads logging in (user1..userN) until SECONDS pass
+"""
+import http.client, re, statistics, sys, threading, time, urllib.parse
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Session:
+    def __init__(self, base, cookie=""):
+        u = urllib.parse.urlparse(base)
+        self.host, self.port = u.hostname, u.port
+        self.cookie = cookie
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def request(self, method, path, body=None):
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urllib.parse.urlencode(body)
+        self.conn.request(method, path, body=body, headers=headers)
+        res = self.conn.getresponse()
+        data = res.read().decode("utf-8", "replace")
+        for k, v in res.getheaders():
+            if k.lower() == "set-cookie":
+                self.cookie = v.split(";", 1)[0]
+        return res.status, data
+
+    def token(self, path):
+        status, body = self.request("GET", path)
+        m = TOKEN.search(body)
+        if not m:
+            raise SystemExit(f"no csrf token on {path} (status {status})")
+        return m.group(1)
+
+    def login(self, user, password):
+        token = self.token("/login")
+        t = time.perf_counter()
+        status, _ = self.request("POST", "/login", {"login": user, "password": password, "csrf_token": token})
+        ms = (time.perf_counter() - t) * 1000
+        if status != 303:
+            raise SystemExit(f"login failed with {status}")
+        return ms
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "login":
+        s = Session(sys.argv[2])
+        times = [s.login(sys.argv[3], sys.argv[4]) for _ in range(1)]
+        for _ in range(4):
+            t = Session(sys.argv[2])
+            times.append(t.login(sys.argv[3], sys.argv[4]))
+        print(f"{statistics.median(times):.0f}", file=sys.stderr)
+        print(s.cookie)
+    elif cmd == "create":
+        base, cookie, owner, n = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+        s = Session(base, cookie)
+        token = s.token(f"/datasets/new?owner={owner}")
+        times = []
+        for i in range(n):
+            body = {"owner": owner, "name": f"bench-{int(time.time() * 1000)}-{i}", "task_type": "bboxes",
+                    "visibility": "private", "description": "", "csrf_token": token}
+            t = time.perf_counter()
+            status, _ = s.request("POST", "/datasets", body)
+            times.append((time.perf_counter() - t) * 1000)
+            if status != 303:
+                raise SystemExit(f"create failed with {status}")
+        print(f"{statistics.median(times):.1f}")
+    elif cmd == "logins":
+        base, seconds, clients = sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+        stop = time.time() + seconds
+        done = [0]
+
+        def worker(i):
+            while time.time() < stop:
+                Session(base).login(f"user{i + 1}", "colabel-demo")
+                done[0] += 1
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(done[0])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Colabel's load benchmark: builds the release binary, seeds a database at full scale, starts
+# the server, and measures pages with wrk on loopback, on SQLite and on PostgreSQL.
+#
+#   bench/run.sh [sqlite|postgres|both]      (default: both)
+#
+# Environment: BENCH_DURATION (wrk seconds per page, default 8), BENCH_CONNECTIONS (32),
+# BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test; a schema `colabel_bench` is used).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which=${1:-both}
+dur=${BENCH_DURATION:-8}
+conns=${BENCH_CONNECTIONS:-32}
+pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+port=18080
+base="http://127.0.0.1:$port"
+out=bench/results
+mkdir -p "$out"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+
+cargo build --release --quiet
+bin=target/release/colabel
+table="$out/table.md"
+{
+  echo "| backend | page | req/s | % of baseline | p50 ms | p99 ms |"
+  echo "|---|---|---|---|---|---|"
+} > "$table"
+extras="$out/extras.md"
+: > "$extras"
+
+measure() { # name url cookie -> "rps p50 p99"
+  local cookie_args=()
+  [ -n "$3" ] && cookie_args=(-H "Cookie: $3")
+  wrk -t2 -c"$conns" -d"${dur}s" --latency "${cookie_args[@]}" "$2" > "$out/wrk.txt"
+  if grep -q "Non-2xx" "$out/wrk.txt"; then echo "non-2xx answers on $1:"; cat "$out/wrk.txt"; exit 1; fi
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$out/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$out/wrk.txt")
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+
+to_ms() { # wrk prints 1.23ms, 456.00us or 1.20s
+  python3 -c "import sys; v=sys.argv[1]; print(round(float(v[:-2])/1000,2) if v.endswith('us') else (round(float(v[:-2]),2) if v.endswith('ms') else round(float(v[:-1])*1000,2)))" "$1"
+}
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+bench() {
+  local backend=$1 url
+  if [ "$backend" = sqlite ]; then
+    rm -f "$out"/bench.db*
+    url="sqlite://$out/bench.db"
+  else
+    psql "$pg_url" -qc "DROP SCHEMA IF EXISTS colabel_bench CASCADE; CREATE SCHEMA colabel_bench;" >/dev/null
+    url="$pg_url?options=-csearch_path%3Dcolabel_bench"
+  fi
+  echo "== $backend: seeding"
+  DATABASE_URL="$url" COLABEL_BCRYPT_COST=12 "$bin" seed | tee "$out/seed-$backend.txt"
+  DATABASE_URL="$url" COLABEL_ADDR="127.0.0.1:$port" COLABEL_SECURE_COOKIES=false RUST_LOG=warn \
+    COLABEL_POOL_SIZE=${BENCH_POOL_SIZE:-8} "$bin" > "$out/server-$backend.log" 2>&1 &
+  local pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT
+  for _ in $(seq 1 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
+  sleep 1
+  local idle_rss; idle_rss=$(rss_kb $pid)
+  local login_ms cookie
+  cookie=$(python3 bench/client.py login "$base" user1 colabel-demo 2> "$out/login-ms")
+  login_ms=$(cat "$out/login-ms")
+  read -r base_rps base_p50 base_p99 < <(measure baseline "$base/" "")
+  echo "| $backend | baseline: / logged out | $base_rps | 100% | $base_p50 | $base_p99 |" >> "$table"
+  local pages=(
+    "org page|/bigorg"
+    "members tab, page 1|/bigorg/members"
+    "members tab, page 100|/bigorg/members?page=100"
+    "members tab, search|/bigorg/members?q=user12"
+    "members subtab|/bigorg/settings/members"
+    "dataset page|/bigorg/dataset-1"
+    "dashboard|/"
+  )
+  for entry in "${pages[@]}"; do
+    local name=${entry%%|*} path=${entry#*|}
+    read -r rps p50 p99 < <(measure "$name" "$base$path" "$cookie")
+    local pct; pct=$(python3 -c "print(round(100*$rps/$base_rps))")
+    echo "| $backend | $name: \`$path\` | $rps | $pct% | $p50 | $p99 |" >> "$table"
+    echo "$backend $name: $rps req/s ($pct%), p50 $p50 ms, p99 $p99 ms"
+  done
+  local load_rss; load_rss=$(hwm_kb $pid)
+  local create_ms; create_ms=$(python3 bench/client.py create "$base" "$cookie" bigorg 5)
+  # Logins must not starve pages: 16 clients logging in while wrk reads the org page.
+  python3 bench/client.py logins "$base" $((dur + 2)) 16 > "$out/logins-done" &
+  local lpid=$!
+  sleep 1
+  read -r _ _ contended_p99 < <(measure "org page under logins" "$base/bigorg" "$cookie")
+  wait $lpid
+  {
+    echo "- $backend: create a dataset in bigorg (10,000 members, fan-out included): median ${create_ms} ms over 5 (client-side, loopback)"
+    echo "- $backend: login latency (bcrypt cost 12): median ${login_ms} ms"
+    echo "- $backend: org page p99 with 16 clients logging in continuously: ${contended_p99} ms ($(cat "$out/logins-done") logins)"
+    echo "- $backend: resident memory idle $((idle_rss / 1024)) MB, peak under load $((load_rss / 1024)) MB"
+  } | tee -a "$extras"
+  kill $pid; wait $pid 2>/dev/null || true
+  trap - EXIT
+}
+
+case "$which" in
+  sqlite) bench sqlite ;;
+  postgres) bench postgres ;;
+  both) bench sqlite; bench postgres ;;
+  *) echo "usage: bench/run.sh [sqlite|postgres|both]"; exit 2 ;;
+esac
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t2 -c$conns -d${dur}s on loopback"
+cat "$table"
+echo
+cat "$extras"
