@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod errors;
 pub mod handlers;
+pub mod input;
 pub mod models;
 pub mod roles;
 pub mod routes;

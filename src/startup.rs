@@ -87,6 +87,7 @@ impl Application {
                 .configure(crate::routes::routes)
                 .default_service(web::to(crate::handlers::home::not_found))
                 .wrap(from_fn(crate::auth::csrf::guard))
+                .wrap(from_fn(crate::input::reject_nul))
                 .wrap(
                     ErrorHandlers::new()
                         .default_handler(crate::handlers::errors::render_error_page),

@@ -114,6 +114,9 @@ fn form_token(body: &[u8]) -> Result<Option<String>, AppError> {
                 "The form has a malformed field name.",
             ));
         }
+        if value.contains('\0') {
+            return Err(AppError::bad_request("The form contains a NUL character."));
+        }
         if name == FIELD {
             if token.is_some() {
                 return Err(AppError::bad_request(

@@ -103,7 +103,6 @@ struct LoginPage {
     ctx: Layout,
     action: String,
     login: String,
-    error: Option<String>,
     errors: FieldErrors,
 }
 
@@ -130,12 +129,15 @@ fn login_page(
         Some(n) if local_path(Some(n)) != "/" => format!("/login?next={}", url_encode(n)),
         _ => "/login".into(),
     };
+    let mut errors = FieldErrors::default();
+    if let Some(e) = error {
+        errors.add("login", e);
+    }
     LoginPage {
         ctx: Layout::new(session, None, Vec::new(), "Log in"),
         action,
         login,
-        error,
-        errors: FieldErrors::default(),
+        errors,
     }
 }
 

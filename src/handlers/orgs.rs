@@ -761,13 +761,26 @@ pub async fn confirm_leave(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let u = user.clone();
-    let (org, nav) = run_db(&state, move |c| {
-        let (org, _) = org_for(c, &path, &u, OrgAction::View)?;
-        Ok((org.username, orgs::nav_orgs(c, u.id)?))
+    let (org, last, nav) = run_db(&state, move |c| {
+        let (org, role) = org_for(c, &path, &u, OrgAction::View)?;
+        let last = orgs::is_last_admin(c, org.id, role)?;
+        Ok((org.username, last, orgs::nav_orgs(c, u.id)?))
     })
     .await?;
+    let ctx = Layout::new(&session, Some(&user), nav, "Leave organization");
+    if last {
+        // Say it before the click: the last administrator cannot leave (SPEC 4.1).
+        return ok(&ConfirmPage {
+            ctx,
+            heading: format!("You cannot leave {org} yet"),
+            message: MemberError::LastAdmin.message(&org),
+            action: String::new(),
+            button: String::new(),
+            cancel: "/settings/organizations".into(),
+        });
+    }
     ok(&ConfirmPage {
-        ctx: Layout::new(&session, Some(&user), nav, "Leave organization"),
+        ctx,
         heading: format!("Leave {org}?"),
         message: format!("You will lose access to {org} and to its datasets. An administrator can add you again."),
         action: format!("/settings/organizations/{org}/leave"),

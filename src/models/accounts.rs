@@ -47,6 +47,9 @@ pub const RESERVED_DATASET_NAMES: &[&str] = &[
 /// message to show beside the field.
 pub fn check_name_shape(name: &str) -> Result<(), &'static str> {
     let len = name.len();
+    if len == 0 {
+        return Err("This field is required.");
+    }
     if !(2..=39).contains(&len) {
         return Err("Use 2 to 39 characters.");
     }

@@ -312,6 +312,11 @@ fn member_row(
         .optional()
 }
 
+/// Whether `role` is the organization's only administrator role (SPEC 4.1).
+pub fn is_last_admin(conn: &mut DbConn, org_id: i32, role: OrgRole) -> QueryResult<bool> {
+    Ok(role.is_admin() && admin_count(conn, org_id)? <= 1)
+}
+
 fn admin_count(conn: &mut DbConn, org_id: i32) -> QueryResult<i64> {
     memberships::table
         .filter(memberships::org_id.eq(org_id))

@@ -27,7 +27,7 @@ db_test!(async fn signup_rules_give_422_with_input_kept(app) {
         ("Login", "a@example.com", PASSWORD, "reserved"),
         ("okname", "not-an-email", PASSWORD, "email address"),
         ("okname", "a@example.com", "short", "at least 8"),
-        ("", "", "", "2 to 39"),
+        ("", "", "", "This field is required."),
     ];
     for (username, email, password, message) in cases {
         let res = b.post("/signup", &[("username", username), ("email", email), ("password", password)]).await;

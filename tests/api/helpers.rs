@@ -277,6 +277,17 @@ impl Browser {
             .expect("POST")
     }
 
+    /// Follows a 303 with a GET, as a browser does, and returns the page it leads to.
+    #[allow(dead_code)]
+    pub async fn follow(&self, res: Response) -> (StatusCode, String) {
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "expected a redirect to follow"
+        );
+        self.page(&location(&res)).await
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> Response {
         self.post("/login", &[("login", login), ("password", password)])
             .await

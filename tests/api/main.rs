@@ -4,6 +4,8 @@
 mod helpers;
 
 mod accounts;
+mod datasets;
+mod orgs;
 mod schema;
 mod security;
 mod sessions;
