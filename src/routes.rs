@@ -1,83 +1,54 @@
 //! The route table: the whole URL scheme of Colabel on one screen. Fixed paths come first;
 //! the account paths (`/{owner}`, `/{owner}/{dataset}`) last, which is why their first
-//! segments are reserved words that no username may take.
+//! segments are reserved words that no username may take (and dataset names cannot be
+//! `settings`, `members`, ...). [`ROUTES`] lists every (method, path) pair, so tests can
+//! check that each one is covered by the authorization matrix.
 
 use actix_web::web;
 
 use crate::assets;
 use crate::handlers::{accounts, datasets, home, orgs, profiles, settings};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").route(web::get().to(home::home)))
-        .service(web::resource("/healthz").route(web::get().to(home::healthz)))
-        .service(web::resource("/static/{name}").route(web::get().to(assets::serve)))
-        .service(
-            web::resource("/signup")
-                .route(web::get().to(accounts::signup_form))
-                .route(web::post().to(accounts::signup)),
-        )
-        .service(
-            web::resource("/login")
-                .route(web::get().to(accounts::login_form))
-                .route(web::post().to(accounts::login)),
-        )
-        .service(web::resource("/logout").route(web::post().to(accounts::logout)))
-        .service(
-            web::resource("/settings")
-                .route(web::get().to(settings::profile_form))
-                .route(web::post().to(settings::update)),
-        )
-        .service(web::resource("/settings/organizations").route(web::get().to(orgs::my_orgs)))
-        .service(
-            web::resource("/settings/organizations/{org}/leave")
-                .route(web::get().to(orgs::confirm_leave))
-                .route(web::post().to(orgs::leave)),
-        )
-        .service(web::resource("/organizations/new").route(web::get().to(orgs::new_form)))
-        .service(web::resource("/organizations").route(web::post().to(orgs::create)))
-        .service(web::resource("/datasets/new").route(web::get().to(datasets::new_form)))
-        .service(web::resource("/datasets").route(web::post().to(datasets::create)))
-        // Account paths: /{owner}/...
-        .service(web::resource("/{owner}").route(web::get().to(profiles::show)))
-        .service(web::resource("/{org}/members").route(web::get().to(orgs::members)))
-        .service(
-            web::resource("/{org}/settings")
-                .route(web::get().to(orgs::settings))
-                .route(web::post().to(orgs::update_settings)),
-        )
-        .service(
-            web::resource("/{org}/settings/members")
-                .route(web::get().to(orgs::manage_members))
-                .route(web::post().to(orgs::add_member)),
-        )
-        .service(
-            web::resource("/{org}/settings/members/{user}")
-                .route(web::post().to(orgs::update_member)),
-        )
-        .service(
-            web::resource("/{org}/settings/members/{user}/remove")
-                .route(web::get().to(orgs::confirm_remove))
-                .route(web::post().to(orgs::remove_member)),
-        )
-        .service(web::resource("/{org}/settings/audit").route(web::get().to(orgs::audit_log)))
-        // Dataset paths: /{owner}/{dataset}/... (dataset names cannot be `members`, `settings`, ...).
-        .service(web::resource("/{owner}/{dataset}").route(web::get().to(datasets::show)))
-        .service(
-            web::resource("/{owner}/{dataset}/settings")
-                .route(web::get().to(datasets::settings))
-                .route(web::post().to(datasets::update_settings)),
-        )
-        .service(
-            web::resource("/{owner}/{dataset}/settings/collaborators")
-                .route(web::get().to(datasets::collaborators))
-                .route(web::post().to(datasets::add_collaborator)),
-        )
-        .service(
-            web::resource("/{owner}/{dataset}/settings/collaborators/{user}")
-                .route(web::post().to(datasets::change_collaborator)),
-        )
-        .service(
-            web::resource("/{owner}/{dataset}/settings/collaborators/{user}/remove")
-                .route(web::post().to(datasets::remove_collaborator)),
-        );
+macro_rules! route_table {
+    ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
+        /// Every (method, path pattern) the application answers.
+        pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)*];
+
+        /// Registers every route; one resource per path, one route per method.
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.service(web::resource($path)$(.route(route_table!(@$method).to($handler)))+);)*
+        }
+    };
+    (@GET) => { web::get() };
+    (@POST) => { web::post() };
+}
+
+route_table! {
+    "/" => { GET home::home },
+    "/healthz" => { GET home::healthz },
+    "/static/{name}" => { GET assets::serve },
+    "/signup" => { GET accounts::signup_form, POST accounts::signup },
+    "/login" => { GET accounts::login_form, POST accounts::login },
+    "/logout" => { POST accounts::logout },
+    "/settings" => { GET settings::profile_form, POST settings::update },
+    "/settings/organizations" => { GET orgs::my_orgs },
+    "/settings/organizations/{org}/leave" => { GET orgs::confirm_leave, POST orgs::leave },
+    "/organizations/new" => { GET orgs::new_form },
+    "/organizations" => { POST orgs::create },
+    "/datasets/new" => { GET datasets::new_form },
+    "/datasets" => { POST datasets::create },
+    // Account paths: /{owner}/...
+    "/{owner}" => { GET profiles::show },
+    "/{org}/members" => { GET orgs::members },
+    "/{org}/settings" => { GET orgs::settings, POST orgs::update_settings },
+    "/{org}/settings/members" => { GET orgs::manage_members, POST orgs::add_member },
+    "/{org}/settings/members/{user}" => { POST orgs::update_member },
+    "/{org}/settings/members/{user}/remove" => { GET orgs::confirm_remove, POST orgs::remove_member },
+    "/{org}/settings/audit" => { GET orgs::audit_log },
+    // Dataset paths: /{owner}/{dataset}/...
+    "/{owner}/{dataset}" => { GET datasets::show },
+    "/{owner}/{dataset}/settings" => { GET datasets::settings, POST datasets::update_settings },
+    "/{owner}/{dataset}/settings/collaborators" => { GET datasets::collaborators, POST datasets::add_collaborator },
+    "/{owner}/{dataset}/settings/collaborators/{user}" => { POST datasets::change_collaborator },
+    "/{owner}/{dataset}/settings/collaborators/{user}/remove" => { POST datasets::remove_collaborator },
 }
