@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod datasets;
+mod matrix;
 mod orgs;
 mod schema;
 mod security;

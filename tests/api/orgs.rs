@@ -196,57 +196,6 @@ fn audit(app: &TestApp, org_id: i32) -> Vec<AuditTuple> {
     })
 }
 
-/// Everything a forbidden request could have changed, as one comparable string.
-fn snapshot(app: &TestApp) -> String {
-    app.with_db(|c| {
-        let a: Vec<(i32, String, String, String)> = accounts::table
-            .order(accounts::id)
-            .select((
-                accounts::id,
-                accounts::username,
-                accounts::kind,
-                accounts::display_name,
-            ))
-            .load(c)
-            .unwrap();
-        let o: Vec<(i32, String, String)> = organizations::table
-            .order(organizations::id)
-            .select((
-                organizations::id,
-                organizations::description,
-                organizations::contact_email,
-            ))
-            .load(c)
-            .unwrap();
-        let m: Vec<(i32, i32, String, Option<String>)> = memberships::table
-            .order(memberships::id)
-            .select((
-                memberships::org_id,
-                memberships::user_id,
-                memberships::role,
-                memberships::default_dataset_role,
-            ))
-            .load(c)
-            .unwrap();
-        let d: Vec<(i32, i32, String)> = datasets::table
-            .order(datasets::id)
-            .select((datasets::id, datasets::owner_id, datasets::name))
-            .load(c)
-            .unwrap();
-        let k: Vec<(i32, i32, String)> = collaborators::table
-            .order(collaborators::id)
-            .select((
-                collaborators::dataset_id,
-                collaborators::user_id,
-                collaborators::role,
-            ))
-            .load(c)
-            .unwrap();
-        let e: i64 = audit_events::table.count().get_result(c).unwrap();
-        format!("{a:?}\n{o:?}\n{m:?}\n{d:?}\n{k:?}\n{e}")
-    })
-}
-
 /// Inserts `n` users named `{prefix}000`, `{prefix}001`, ... straight into the database
 /// (no usable password) and makes them members of `org` with `role` (default labeler).
 fn bulk_members(app: &TestApp, org: &str, prefix: &str, n: usize, role: &str) {
