@@ -109,13 +109,16 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, ConnError> {
         let mut conn = match &self.backend {
-            Backend::Postgres(url) => PgConnection::establish(url)
-                .map(DbConn::Pg)
-                .map_err(|e| {
+            Backend::Postgres(url) => {
+                PgConnection::establish(url).map(DbConn::Pg).map_err(|e| {
                     // libpq's message spans lines; keep it to one.
                     let text = e.to_string();
-                    ConnError(format!("PostgreSQL: {}", text.split_whitespace().collect::<Vec<_>>().join(" ")))
-                })?,
+                    ConnError(format!(
+                        "PostgreSQL: {}",
+                        text.split_whitespace().collect::<Vec<_>>().join(" ")
+                    ))
+                })?
+            }
             Backend::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(path)
                     .map_err(|e| ConnError(format!("SQLite {path}: {e}")))?;

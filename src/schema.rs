@@ -27,6 +27,7 @@ diesel::table! {
         description -> Text,
         contact_email -> Text,
         created_by -> Nullable<Integer>,
+        member_count -> Integer,
     }
 }
 

@@ -206,7 +206,7 @@ pub async fn members(
     let (u, page, q) = (user.clone(), query.page(), query.search());
     let (org, role, members, nav) = run_db(&state, move |c| {
         let (org, role) = org_for(c, &path, &u, OrgAction::View)?;
-        let members = orgs::members(c, org.id, &q, page)?;
+        let members = orgs::members(c, &org, &q, page)?;
         Ok((org, role, members, orgs::nav_orgs(c, u.id)?))
     })
     .await?;
@@ -458,7 +458,7 @@ pub async fn manage_members(
     let (u, page, q) = (user.clone(), query.page(), query.search());
     let (org, role, members, nav) = run_db(&state, move |c| {
         let (org, role) = org_for(c, &path, &u, OrgAction::Manage)?;
-        let members = orgs::members(c, org.id, &q, page)?;
+        let members = orgs::members(c, &org, &q, page)?;
         Ok((org, role, members, orgs::nav_orgs(c, u.id)?))
     })
     .await?;
@@ -526,7 +526,7 @@ pub async fn add_member(
         match result {
             Ok(added) => Ok(Ok((org.username, added))),
             Err(e) => {
-                let members = orgs::members(c, org.id, "", 1)?;
+                let members = orgs::members(c, &org, "", 1)?;
                 let nav = orgs::nav_orgs(c, u.id)?;
                 Ok(Err((org, my_role, members, nav, e)))
             }

@@ -982,6 +982,13 @@ db_test!(async fn the_last_administrator_rule_holds_under_concurrency(app) {
         let bob = membership(&app, &org, "bob").map(|m| m.0);
         assert!(alice.as_deref() == Some("admin") || bob.as_deref() == Some("admin"), "round {round}");
         assert_eq!(membership(&app, &org, "carol"), roles("member", Some("viewer")), "round {round}");
+        // The member count kept by the triggers agrees with the rows.
+        let (kept, actual): (i32, i64) = app.with_db(|c| {
+            let kept = organizations::table.find(org_id).select(organizations::member_count).first(c).unwrap();
+            let actual = memberships::table.filter(memberships::org_id.eq(org_id)).count().get_result(c).unwrap();
+            (kept, actual)
+        });
+        assert_eq!(i64::from(kept), actual, "round {round}: member_count");
         // Every change that happened is in the audit log, once.
         let events = audit(&app, org_id);
         let demotions = events.iter().filter(|e| e.1 == "member.role_changed").count();
