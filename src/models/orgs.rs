@@ -2,7 +2,7 @@
 //! at least one administrator, removal and leaving revoke dataset access. Each rule is one
 //! function that runs inside the caller's write transaction.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 
 use crate::db::{lock_org, DbConn};
@@ -197,7 +197,6 @@ pub struct Member {
     pub display_name: String,
     pub role: OrgRole,
     pub default_role: Option<DatasetRole>,
-    pub joined: NaiveDateTime,
 }
 
 impl Member {
@@ -240,32 +239,27 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
         .offset(Page::<Member>::offset(page, PAGE_SIZE))
         .select(memberships::id)
         .load(conn)?;
-    let rows: Vec<(i32, String, String, String, Option<String>, NaiveDateTime)> =
-        memberships::table
-            .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
-            .filter(memberships::id.eq_any(&page_ids))
-            .order(memberships::username_key)
-            .select((
-                memberships::user_id,
-                acc::username,
-                acc::display_name,
-                memberships::role,
-                memberships::default_dataset_role,
-                memberships::created_at,
-            ))
-            .load(conn)?;
+    let rows: Vec<(i32, String, String, String, Option<String>)> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+        .filter(memberships::id.eq_any(&page_ids))
+        .order(memberships::username_key)
+        .select((
+            memberships::user_id,
+            acc::username,
+            acc::display_name,
+            memberships::role,
+            memberships::default_dataset_role,
+        ))
+        .load(conn)?;
     let items = rows
         .into_iter()
-        .map(
-            |(user_id, username, display_name, role, default, joined)| Member {
-                user_id,
-                username,
-                display_name,
-                role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-                default_role: default.as_deref().and_then(DatasetRole::parse),
-                joined,
-            },
-        )
+        .map(|(user_id, username, display_name, role, default)| Member {
+            user_id,
+            username,
+            display_name,
+            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
+            default_role: default.as_deref().and_then(DatasetRole::parse),
+        })
         .collect();
     Ok(Page {
         items,
