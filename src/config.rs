@@ -7,7 +7,7 @@
 //! | `COLABEL_SESSION_KEY` | random, with a warning | secret for signing cookies (64+ bytes) |
 //! | `COLABEL_SECURE_COOKIES` | `true` | `false` for plain-http development |
 //! | `COLABEL_BCRYPT_COST` | `12` | bcrypt cost (4 to 31) |
-//! | `COLABEL_HASH_CONCURRENCY` | half the cores, at least 1 | password hashes computed at once |
+//! | `COLABEL_HASH_CONCURRENCY` | half the cores, at least 1 | threads computing password hashes, at a lower CPU priority |
 //! | `COLABEL_POOL_SIZE` | `10` | database connections in the pool |
 //! | `COLABEL_WORKERS` | the number of cores | HTTP worker threads |
 //! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |

@@ -5,6 +5,8 @@ use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
+use sha2::{Digest, Sha256};
+
 use crate::db::DbConn;
 use crate::schema::login_throttle;
 
@@ -25,7 +27,12 @@ impl Keys {
     pub fn new(user_id: Option<i32>, login: &str, address: &str) -> Self {
         let account = match user_id {
             Some(id) => format!("user:{id}"),
-            None => format!("login:{}", login.to_lowercase()),
+            // Hashed: the login is whatever was typed, of any length (a long key cannot be
+            // indexed by PostgreSQL), and it may be someone's mistyped password.
+            None => format!(
+                "login:{}",
+                hex::encode(Sha256::digest(login.to_lowercase()))
+            ),
         };
         Keys {
             account,

@@ -27,13 +27,20 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub backend: Backend,
+    /// The settings it was built with (database URL, session key, ...).
+    pub settings: Settings,
     _cleanup: Cleanup,
 }
 
 #[allow(dead_code)]
 enum Cleanup {
     File(tempfile::TempDir),
-    Schema { admin_url: String, schema: String },
+    Schema {
+        admin_url: String,
+        schema: String,
+    },
+    /// A second instance on another one's database, which that one cleans up.
+    Shared,
 }
 
 impl Drop for Cleanup {
@@ -109,7 +116,7 @@ impl TestApp {
         };
         let mut settings = test_settings(url);
         tweak(&mut settings);
-        let app = Application::build(settings).expect("application starts");
+        let app = Application::build(settings.clone()).expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.state.db.clone();
         actix_web::rt::spawn(app.run_until_stopped());
@@ -117,8 +124,27 @@ impl TestApp {
             base,
             db,
             backend,
+            settings,
             _cleanup: cleanup,
         })
+    }
+
+    /// Starts a second application with this one's settings (the same database and session
+    /// key) on another port, as a second Colabel process would run. The database stays this
+    /// one's to clean up.
+    #[allow(dead_code)]
+    pub fn spawn_second_instance(&self) -> TestApp {
+        let app = Application::build(self.settings.clone()).expect("second instance starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let db = app.state.db.clone();
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            db,
+            backend: self.backend,
+            settings: self.settings.clone(),
+            _cleanup: Cleanup::Shared,
+        }
     }
 
     /// A new browser with an empty cookie jar.

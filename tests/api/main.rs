@@ -4,7 +4,10 @@
 mod helpers;
 
 mod accounts;
+mod concurrency;
 mod datasets;
+mod hostile;
+mod instances;
 mod matrix;
 mod orgs;
 mod schema;
