@@ -214,6 +214,9 @@ impl Browser {
         let client = Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // The server closes connections idle for 5 s; never reuse one that old, or a
+            // request can race the close (hyper's IncompleteMessage).
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap();
         Browser {

@@ -10,6 +10,7 @@ mod hostile;
 mod instances;
 mod matrix;
 mod orgs;
+mod properties;
 mod schema;
 mod security;
 mod sessions;
