@@ -217,6 +217,9 @@ pub fn text_field(
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
         errors.add(field, "Remove the control characters.");
+    } else if v.chars().any(crate::models::accounts::is_bidi_control) {
+        // They would let a name display as another one.
+        errors.add(field, "Remove the invisible text-direction characters.");
     }
     v
 }

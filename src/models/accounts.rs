@@ -79,10 +79,24 @@ pub fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// Checks an email address loosely: one `@`, something on both sides, a dot in the domain.
+/// Bidirectional overrides and isolates: they make text display as something else.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Invisible formatting characters: zero-width characters, bidirectional controls, the BOM.
+pub fn is_invisible_format(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// Checks an email address loosely: one `@`, something on both sides, a dot in the domain,
+/// nothing invisible.
 pub fn check_email(email: &str) -> Result<(), &'static str> {
     let ok = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')

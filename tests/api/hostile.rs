@@ -42,6 +42,7 @@ const BAD_LOGIN: &str = "Incorrect username, email or password.";
 const BAD_EMAIL: &str = "Enter an email address such as name@example.com.";
 const NOT_CURRENT: &str = "This is not your current password.";
 const CONTROL: &str = "Remove the control characters.";
+const BIDI: &str = "Remove the invisible text-direction characters.";
 const AT_MOST: &str = "Use at most";
 const SHORT_PASSWORD: &str = "Use at least 8 characters.";
 const LONG_PASSWORD: &str = "Use at most 72 bytes";
@@ -682,7 +683,9 @@ fn has_control(s: &str) -> bool {
 /// The loose email rule, as documented for the application.
 fn loose_email(s: &str) -> bool {
     s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || colabel::models::accounts::is_invisible_format(c)
+        })
         && s.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -707,6 +710,7 @@ fn expect(kind: Kind, value: &str) -> Expect {
         Kind::Owner => No(404, NOT_FOUND),
         Kind::Text(max) if t.chars().count() > max => No(422, AT_MOST),
         Kind::Text(_) if has_control(t) => No(422, CONTROL),
+        Kind::Text(_) if t.chars().any(colabel::models::accounts::is_bidi_control) => No(422, BIDI),
         Kind::Text(_) => Yes,
         Kind::Email if loose_email(t) => Yes,
         Kind::Email => No(422, BAD_EMAIL),
