@@ -54,12 +54,20 @@
       });
   });
 
+  function restoreFocus() {
+    body.innerHTML = "";
+    if (opener) opener.focus();
+    opener = null;
+  }
   dialog.addEventListener("click", function (e) {
-    if (e.target.closest("[data-close-dialog]") || e.target === dialog) dialog.close();
+    if (e.target.closest("[data-close-dialog]") || e.target === dialog) {
+      dialog.close();
+      // The close event comes a moment later; move the focus back now.
+      restoreFocus();
+    }
   });
   // Escape closes a modal dialog natively; focus goes back where it came from.
   dialog.addEventListener("close", function () {
-    body.innerHTML = "";
-    if (opener) opener.focus();
+    if (opener) restoreFocus();
   });
 })();
