@@ -511,17 +511,26 @@ pub async fn change_collaborator(
         })
     })
     .await?;
+    let done = result.map(|()| "The collaborator's role was changed.".to_string());
+    collaborator_answer(&session, &path, done)
+}
+
+/// The answer to a change or removal of a collaborator: back to the list with a message,
+/// 404 for someone who is not a collaborator, 403 for a manager touching an administrator.
+fn collaborator_answer(
+    session: &Session,
+    dataset_path: &str,
+    result: Result<String, datasets::CollaboratorError>,
+) -> Result<HttpResponse, AppError> {
     match result {
-        Ok(()) => flash_success(&session, "The collaborator's role was changed."),
+        Ok(message) => flash_success(session, message),
         Err(datasets::CollaboratorError::NotCollaborator) => return Err(AppError::NotFound),
-        Err(datasets::CollaboratorError::AdminOnly) => {
-            return Err(AppError::forbidden(
-                datasets::CollaboratorError::AdminOnly.message(),
-            ))
+        Err(e @ datasets::CollaboratorError::AdminOnly) => {
+            return Err(AppError::forbidden(e.message()))
         }
-        Err(e) => flash_error(&session, e.message()),
+        Err(e) => flash_error(session, e.message()),
     }
-    Ok(redirect(&format!("{path}/settings/collaborators")))
+    Ok(redirect(&format!("{dataset_path}/settings/collaborators")))
 }
 
 pub async fn remove_collaborator(
@@ -547,17 +556,8 @@ pub async fn remove_collaborator(
         })
     })
     .await?;
-    match result {
-        Ok(name) => flash_success(&session, format!("{name} is no longer a collaborator.")),
-        Err(datasets::CollaboratorError::NotCollaborator) => return Err(AppError::NotFound),
-        Err(datasets::CollaboratorError::AdminOnly) => {
-            return Err(AppError::forbidden(
-                datasets::CollaboratorError::AdminOnly.message(),
-            ))
-        }
-        Err(e) => flash_error(&session, e.message()),
-    }
-    Ok(redirect(&format!("{path}/settings/collaborators")))
+    let done = result.map(|name| format!("{name} is no longer a collaborator."));
+    collaborator_answer(&session, &path, done)
 }
 
 // ---- Dataset settings (administrators) ----

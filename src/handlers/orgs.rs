@@ -196,6 +196,24 @@ struct MembersPage {
     pager_suffix: String,
 }
 
+/// A page of an organization's members, with what every page needs: the Members tab asks
+/// for `View`, the Members subtab for `Manage`.
+async fn members_data(
+    state: &State,
+    user: &SessionUser,
+    name: String,
+    query: &ListQuery,
+    action: OrgAction,
+) -> Result<(Org, OrgRole, Page<Member>, Vec<String>), AppError> {
+    let (u, page, q) = (user.clone(), query.page(), query.search());
+    run_db(state, move |c| {
+        let (org, role) = org_for(c, &name, &u, action)?;
+        let members = orgs::members(c, &org, &q, page)?;
+        Ok((org, role, members, orgs::nav_orgs(c, u.id)?))
+    })
+    .await
+}
+
 pub async fn members(
     state: State,
     session: Session,
@@ -203,13 +221,8 @@ pub async fn members(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (u, page, q) = (user.clone(), query.page(), query.search());
-    let (org, role, members, nav) = run_db(&state, move |c| {
-        let (org, role) = org_for(c, &path, &u, OrgAction::View)?;
-        let members = orgs::members(c, &org, &q, page)?;
-        Ok((org, role, members, orgs::nav_orgs(c, u.id)?))
-    })
-    .await?;
+    let (org, role, members, nav) =
+        members_data(&state, &user, path.into_inner(), &query, OrgAction::View).await?;
     ok(&MembersPage {
         ctx: Layout::new(
             &session,
@@ -455,13 +468,8 @@ pub async fn manage_members(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (u, page, q) = (user.clone(), query.page(), query.search());
-    let (org, role, members, nav) = run_db(&state, move |c| {
-        let (org, role) = org_for(c, &path, &u, OrgAction::Manage)?;
-        let members = orgs::members(c, &org, &q, page)?;
-        Ok((org, role, members, orgs::nav_orgs(c, u.id)?))
-    })
-    .await?;
+    let (org, role, members, nav) =
+        members_data(&state, &user, path.into_inner(), &query, OrgAction::Manage).await?;
     let ctx = Layout::new(
         &session,
         Some(&user),
