@@ -23,18 +23,6 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-/// Runs `$body` against the concrete connection, for the few statements that only compile
-/// per backend (`ON CONFLICT`, multi-row inserts). `$conn` is rebound to the inner connection.
-#[macro_export]
-macro_rules! db_run {
-    ($conn:ident => $body:expr) => {
-        match $conn {
-            $crate::db::DbConn::Pg($conn) => $body,
-            $crate::db::DbConn::Sqlite($conn) => $body,
-        }
-    };
-}
-
 /// Which backend a `DATABASE_URL` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {

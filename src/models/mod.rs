@@ -31,14 +31,6 @@ impl<T> Page<T> {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
 
-    pub fn has_prev(&self) -> bool {
-        self.page > 1
-    }
-
-    pub fn has_next(&self) -> bool {
-        self.page < self.pages()
-    }
-
     pub fn offset(page: i64, per_page: i64) -> i64 {
         (page.max(1) - 1).saturating_mul(per_page)
     }
