@@ -8,7 +8,7 @@
 //! | `COLABEL_SECURE_COOKIES` | `true` | `false` for plain-http development |
 //! | `COLABEL_BCRYPT_COST` | `12` | bcrypt cost (4 to 31) |
 //! | `COLABEL_HASH_CONCURRENCY` | half the cores, at least 1 | threads computing password hashes, at a lower CPU priority |
-//! | `COLABEL_POOL_SIZE` | `10` | database connections in the pool |
+//! | `COLABEL_POOL_SIZE` | `16` | database connections in the pool |
 //! | `COLABEL_WORKERS` | the number of cores | HTTP worker threads |
 //! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |
 //! | `COLABEL_SESSION_MAX_SECS` | `1209600` (14 days) | a session ends this long after login |
@@ -78,7 +78,7 @@ impl Settings {
             bcrypt_cost,
             hash_concurrency: parse(&lookup, "COLABEL_HASH_CONCURRENCY", (cores / 2).max(1))?
                 .max(1),
-            pool_size: parse(&lookup, "COLABEL_POOL_SIZE", 10u32)?.max(1),
+            pool_size: parse(&lookup, "COLABEL_POOL_SIZE", 16u32)?.max(1),
             workers: parse(&lookup, "COLABEL_WORKERS", cores)?.max(1),
             session_idle: Duration::from_secs(parse(&lookup, "COLABEL_SESSION_IDLE_SECS", 86_400)?),
             session_max: Duration::from_secs(parse(
