@@ -80,10 +80,12 @@ pub fn run(db: &Db, scale: &Scale, bcrypt_cost: u32) -> Result<String, String> {
     })
     .map_err(|e| e.0)?;
     // Fresh statistics, so the planners see 20,000 accounts rather than an empty table
-    // (PostgreSQL otherwise joins by scanning until autovacuum catches up).
-    diesel::sql_query("ANALYZE")
+    // (PostgreSQL otherwise joins by scanning until autovacuum catches up); on PostgreSQL
+    // also the vacuum that autovacuum would otherwise run while the demo is being used.
+    let settle = if db.backend.is_sqlite() { "ANALYZE" } else { "VACUUM ANALYZE" };
+    diesel::sql_query(settle)
         .execute(&mut conn)
-        .map_err(|e| format!("ANALYZE failed: {e}"))?;
+        .map_err(|e| format!("{settle} failed: {e}"))?;
     Ok(format!(
         "seeded {users} users, {} organizations (bigorg has {} members), {} datasets, about {} collaborators in {:.1}s\n\
          log in as user1 / {DEMO_PASSWORD} (administrator of bigorg)",
