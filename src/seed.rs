@@ -82,7 +82,11 @@ pub fn run(db: &Db, scale: &Scale, bcrypt_cost: u32) -> Result<String, String> {
     // Fresh statistics, so the planners see 20,000 accounts rather than an empty table
     // (PostgreSQL otherwise joins by scanning until autovacuum catches up); on PostgreSQL
     // also the vacuum that autovacuum would otherwise run while the demo is being used.
-    let settle = if db.backend.is_sqlite() { "ANALYZE" } else { "VACUUM ANALYZE" };
+    let settle = if db.backend.is_sqlite() {
+        "ANALYZE"
+    } else {
+        "VACUUM ANALYZE"
+    };
     diesel::sql_query(settle)
         .execute(&mut conn)
         .map_err(|e| format!("{settle} failed: {e}"))?;
