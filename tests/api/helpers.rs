@@ -394,12 +394,13 @@ pub fn snapshot(app: &TestApp) -> String {
             ))
             .load(c)
             .unwrap();
-        let o: Vec<(i32, String, String)> = organizations::table
+        let o: Vec<(i32, String, String, i32)> = organizations::table
             .order(organizations::id)
             .select((
                 organizations::id,
                 organizations::description,
                 organizations::contact_email,
+                organizations::member_count,
             ))
             .load(c)
             .unwrap();

@@ -14,10 +14,7 @@
 //! (after trimming) and every page that shows it escapes it.
 
 use colabel::routes::ROUTES;
-use colabel::schema::{
-    accounts, audit_events, collaborators, datasets, login_throttle, memberships, organizations,
-    users,
-};
+use colabel::schema::{accounts, datasets, login_throttle, organizations, users};
 use diesel::prelude::*;
 use futures_util::StreamExt;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -1136,70 +1133,6 @@ async fn fixture(app: &TestApp) -> Fixture {
         dave,
         visitor,
     }
-}
-
-/// Everything a refused request could have changed (sessions and sign-in counters aside).
-fn snapshot(app: &TestApp) -> String {
-    app.with_db(|c| {
-        let a: Vec<(i32, String, String, String)> = accounts::table
-            .order(accounts::id)
-            .select((
-                accounts::id,
-                accounts::username,
-                accounts::kind,
-                accounts::display_name,
-            ))
-            .load(c)
-            .unwrap();
-        let u: Vec<(i32, String, String)> = users::table
-            .order(users::id)
-            .select((users::id, users::email, users::password_hash))
-            .load(c)
-            .unwrap();
-        let o: Vec<(i32, String, String, i32)> = organizations::table
-            .order(organizations::id)
-            .select((
-                organizations::id,
-                organizations::description,
-                organizations::contact_email,
-                organizations::member_count,
-            ))
-            .load(c)
-            .unwrap();
-        let m: Vec<(i32, i32, String, Option<String>)> = memberships::table
-            .order(memberships::id)
-            .select((
-                memberships::org_id,
-                memberships::user_id,
-                memberships::role,
-                memberships::default_dataset_role,
-            ))
-            .load(c)
-            .unwrap();
-        let d: Vec<(i32, i32, String, String, String, bool)> = datasets::table
-            .order(datasets::id)
-            .select((
-                datasets::id,
-                datasets::owner_id,
-                datasets::name,
-                datasets::description,
-                datasets::task_type,
-                datasets::is_public,
-            ))
-            .load(c)
-            .unwrap();
-        let k: Vec<(i32, i32, String)> = collaborators::table
-            .order(collaborators::id)
-            .select((
-                collaborators::dataset_id,
-                collaborators::user_id,
-                collaborators::role,
-            ))
-            .load(c)
-            .unwrap();
-        let e: i64 = audit_events::table.count().get_result(c).unwrap();
-        format!("{a:?}\n{u:?}\n{o:?}\n{m:?}\n{d:?}\n{k:?}\n{e}")
-    })
 }
 
 struct Answer {
