@@ -28,6 +28,10 @@ pub struct Settings {
     pub hash_concurrency: usize,
     pub pool_size: u32,
     pub workers: usize,
+    /// Threads per worker that run database work (`web::block`). Few threads queue requests
+    /// first-come-first-served; many threads fight over the pool and the cores, which made
+    /// the p99 latency 3-10x worse (docs/performance.md). Raise it for a distant PostgreSQL.
+    pub blocking_threads: usize,
     pub session_idle: Duration,
     pub session_max: Duration,
 }
@@ -80,6 +84,7 @@ impl Settings {
                 .max(1),
             pool_size: parse(&lookup, "COLABEL_POOL_SIZE", 16u32)?.max(1),
             workers: parse(&lookup, "COLABEL_WORKERS", cores)?.max(1),
+            blocking_threads: parse(&lookup, "COLABEL_BLOCKING_THREADS", 2usize)?.max(1),
             session_idle: Duration::from_secs(parse(&lookup, "COLABEL_SESSION_IDLE_SECS", 86_400)?),
             session_max: Duration::from_secs(parse(
                 &lookup,

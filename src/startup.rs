@@ -110,6 +110,7 @@ impl Application {
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
         })
         .workers(settings.workers)
+        .worker_max_blocking_threads(settings.blocking_threads)
         .listen(listener)
         .map_err(|e| StartError(e.to_string()))?
         .run();
