@@ -1,8 +1,8 @@
 //! The database: one connection type over SQLite or PostgreSQL, chosen at run time from the
 //! URL's scheme, a pool of them, the embedded migrations, and write transactions.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{
@@ -53,22 +53,70 @@ impl Backend {
     }
 }
 
-/// Counts the SQL statements run through the pool (tests and benchmarks read it).
+/// Counts the SQL statements run through the pool (tests and benchmarks read it), and, when
+/// asked, records which statements ran and which were prepared into diesel's statement cache.
 #[derive(Clone, Default, Debug)]
-pub struct QueryCounter(Arc<AtomicU64>);
+pub struct QueryCounter(Arc<Counts>);
+
+#[derive(Default, Debug)]
+struct Counts {
+    run: AtomicU64,
+    recording: AtomicBool,
+    log: Mutex<Vec<Statement>>,
+}
+
+/// One recorded event: a statement started, or prepared and kept in the statement cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Statement {
+    Ran(String),
+    Cached(String),
+}
 
 impl QueryCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.run.load(Ordering::Relaxed)
+    }
+
+    /// Starts (or stops) recording statements; off by default, when it costs one atomic load.
+    pub fn record(&self, on: bool) {
+        self.0.recording.store(on, Ordering::Relaxed);
+    }
+
+    /// The statements recorded so far, oldest first; the log is emptied.
+    pub fn take_log(&self) -> Vec<Statement> {
+        std::mem::take(&mut *self.0.log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
-struct CountQueries(Arc<AtomicU64>);
+struct CountQueries(Arc<Counts>);
+
+impl CountQueries {
+    fn push(&self, statement: Statement) {
+        self.0
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(statement);
+    }
+}
 
 impl Instrumentation for CountQueries {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        let recording = || self.0.recording.load(Ordering::Relaxed);
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                self.0.run.fetch_add(1, Ordering::Relaxed);
+                if recording() {
+                    // `DebugQuery` prints the SQL, then ` -- binds: [...]`.
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds: ").next().unwrap_or_default();
+                    self.push(Statement::Ran(sql.to_string()));
+                }
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } if recording() => {
+                self.push(Statement::Cached(sql.to_string()));
+            }
+            _ => {}
         }
     }
 }
@@ -151,7 +199,11 @@ impl Db {
             counter: queries.clone(),
         };
         // One connection made here gives the real reason when the database is unreachable.
-        drop(r2d2::ManageConnection::connect(&manager).map_err(|e| e.to_string())?);
+        let mut first = r2d2::ManageConnection::connect(&manager).map_err(|e| e.to_string())?;
+        for problem in sqlite_build_problems(&mut first) {
+            log::warn!("{problem}");
+        }
+        drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -183,6 +235,37 @@ impl Db {
             .map_err(|e| format!("migration failed: {e}"))?;
         Ok(ran.len())
     }
+}
+
+/// The SQLite build options that `.cargo/config.toml` sets (see there): without them every
+/// page re-compiles its statements and threads queue on SQLite's global mutexes, about half
+/// the throughput. Cargo reads that file only when building from inside the repository.
+pub fn sqlite_build_problems(conn: &mut DbConn) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Opt {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Vec::new();
+    }
+    let options: Vec<String> = match diesel::sql_query("PRAGMA compile_options").load::<Opt>(conn) {
+        Ok(rows) => rows.into_iter().map(|o| o.compile_options).collect(),
+        Err(e) => return vec![format!("cannot read SQLite's compile options: {e}")],
+    };
+    let has = |o: &str| options.iter().any(|x| x == o);
+    let mut problems = Vec::new();
+    for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+        if !has(wanted) {
+            problems.push(format!(
+                "SQLite was built without {wanted}: pages will be slower (build from the repository so that .cargo/config.toml applies)"
+            ));
+        }
+    }
+    if has("ENABLE_MEMORY_MANAGEMENT") {
+        problems.push("SQLite was built with ENABLE_MEMORY_MANAGEMENT: connections share one page cache behind a global mutex (build from the repository so that .cargo/config.toml applies)".into());
+    }
+    problems
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so concurrent writers wait

@@ -117,20 +117,29 @@ pub fn user_orgs(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<UserOrg>> {
         .order(acc::username_key)
         .select((acc::id, acc::username, acc::display_name, memberships::role))
         .load(conn)?;
-    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-    let counts: Vec<(i32, i64)> = memberships::table
-        .filter(memberships::org_id.eq_any(&ids))
+    // The user's organizations as a subquery, not an `IN` list of their ids: fixed text,
+    // so the statement stays prepared.
+    let mine = diesel::alias!(memberships as mine);
+    let counts: std::collections::HashMap<i32, i64> = memberships::table
+        .filter(
+            memberships::org_id.eq_any(
+                mine.filter(mine.field(memberships::user_id).eq(user_id))
+                    .select(mine.field(memberships::org_id)),
+            ),
+        )
         .filter(memberships::role.eq(OrgRole::Admin.as_str()))
         .group_by(memberships::org_id)
         .select((memberships::org_id, diesel::dsl::count_star()))
-        .load(conn)?;
+        .load::<(i32, i64)>(conn)?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(|(id, username, display_name, role)| UserOrg {
             username,
             display_name,
             role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-            admins: counts.iter().find(|c| c.0 == id).map_or(0, |c| c.1),
+            admins: counts.get(&id).copied().unwrap_or(0),
         })
         .collect())
 }
@@ -232,25 +241,44 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
         filtered().count().get_result(conn)?
     };
     // A deferred join: the page's ids come from the covering index alone, so a deep page
-    // skips index entries, not joined rows.
-    let page_ids: Vec<i32> = filtered()
-        .order(memberships::username_key)
-        .limit(PAGE_SIZE)
-        .offset(Page::<Member>::offset(page, PAGE_SIZE))
-        .select(memberships::id)
-        .load(conn)?;
-    let rows: Vec<(i32, String, String, String, Option<String>)> = memberships::table
-        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
-        .filter(memberships::id.eq_any(&page_ids))
-        .order(memberships::username_key)
-        .select((
-            memberships::user_id,
-            acc::username,
-            acc::display_name,
-            memberships::role,
-            memberships::default_dataset_role,
-        ))
-        .load(conn)?;
+    // skips index entries, not joined rows. One statement with fixed text, so it stays
+    // prepared (an `IN` list of ids would be a new statement on every view); the subquery
+    // cannot be boxed, hence a macro for its two shapes.
+    let offset = Page::<Member>::offset(page, PAGE_SIZE);
+    let paged = diesel::alias!(memberships as paged);
+    macro_rules! page_rows {
+        ($members:expr) => {
+            memberships::table
+                .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+                .filter(
+                    memberships::id.eq_any(
+                        $members
+                            .order(paged.field(memberships::username_key))
+                            .limit(PAGE_SIZE)
+                            .offset(offset)
+                            .select(paged.field(memberships::id)),
+                    ),
+                )
+                .order(memberships::username_key)
+                .select((
+                    memberships::user_id,
+                    acc::username,
+                    acc::display_name,
+                    memberships::role,
+                    memberships::default_dataset_role,
+                ))
+                .load(conn)?
+        };
+    }
+    let of_org = paged.filter(paged.field(memberships::org_id).eq(org_id));
+    let key = paged.field(memberships::username_key);
+    let rows: Vec<(i32, String, String, String, Option<String>)> = if prefix.is_empty() {
+        page_rows!(of_org)
+    } else {
+        page_rows!(of_org
+            .filter(key.ge(&prefix))
+            .filter(key.lt(prefix_upper_bound(&prefix))))
+    };
     let items = rows
         .into_iter()
         .map(|(user_id, username, display_name, role, default)| Member {

@@ -1118,6 +1118,63 @@ db_test!(async fn pages_run_a_fixed_number_of_queries_whatever_the_size(app) {
     assert_eq!(count(&a.page("/").await.1, r#"class="menu-org""#), 42, "every organization in the profile menu");
 });
 
+db_test!(async fn every_statement_of_a_page_is_prepared_once_and_reused(app) {
+    // Issue 7: a statement diesel cannot keep (`sql_query`, an `IN` list of values) is parsed
+    // and planned again on every view; on SQLite a `LIMIT ?` was re-compiled on every bind
+    // unless the build has ENABLE_QPSG. Every statement a page runs must have been prepared
+    // into the statement cache on some connection.
+    app.db.queries.record(true);
+    app.with_db(|c| {
+        assert_eq!(colabel::db::sqlite_build_problems(c), Vec::<String>::new());
+    });
+    let a = app.user("alice").await;
+    app.user("bob").await;
+    let b = login(&app, "bob").await;
+    create_org(&a, "acme").await;
+    add_member(&a, "acme", "bob", "member", "labeler").await;
+    bulk_members(&app, "acme", "p", 120, "member");
+    make_dataset(&app, "acme", "alice", "one");
+    bulk_datasets(&app, "acme", 60);
+    let pages = [
+        "/", "/acme", "/acme?page=2", "/acme/members", "/acme/members?page=2", "/acme/members?q=p1",
+        "/acme/settings", "/acme/settings/members", "/acme/settings/members?q=p1&page=2",
+        "/acme/settings/audit", "/acme/one", "/acme/one/settings", "/acme/one/settings/collaborators",
+        "/settings", "/settings/organizations", "/alice", "/datasets/new?owner=acme",
+    ];
+    async fn visit(b: &Browser, pages: &[&str]) {
+        for path in pages {
+            let (status, _) = b.page(path).await;
+            // bob may not see every page: a refusal runs statements too.
+            assert!([200, 403, 404].contains(&status.as_u16()), "{path}: {status}");
+        }
+    }
+    // Views on every connection of the pool, so each has prepared what it runs.
+    for _ in 0..4 {
+        visit(&a, &pages).await;
+        visit(&b, &pages).await;
+    }
+    let mut cached = std::collections::HashSet::new();
+    for s in app.db.queries.take_log() {
+        if let colabel::db::Statement::Cached(sql) = s {
+            cached.insert(sql);
+        }
+    }
+    visit(&a, &pages).await;
+    visit(&b, &pages).await;
+    let log = app.db.queries.take_log();
+    let ran: Vec<&String> = log
+        .iter()
+        .filter_map(|s| match s {
+            colabel::db::Statement::Ran(sql) => Some(sql),
+            colabel::db::Statement::Cached(_) => None,
+        })
+        .collect();
+    assert!(ran.len() > 2 * pages.len(), "statements were recorded: {}", ran.len());
+    let not_kept: std::collections::BTreeSet<&String> =
+        ran.into_iter().filter(|sql| !cached.contains(*sql)).collect();
+    assert!(not_kept.is_empty(), "statements prepared anew on every view: {not_kept:#?}");
+});
+
 // ---- The audit log ----
 
 db_test!(async fn the_audit_log_records_every_change_newest_first(app) {
