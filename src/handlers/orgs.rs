@@ -177,7 +177,7 @@ pub(crate) fn org_page_data(
 ) -> Result<Page<DatasetSummary>, AppError> {
     Ok(datasets::list_for_owner(
         c,
-        org.id,
+        (org.id, &org.username),
         Some(user_id),
         role.can(OrgAction::Manage),
         page,

@@ -57,7 +57,13 @@ pub async fn show(
             None => {
                 let account = accounts::find_account(c, &path)?.ok_or(AppError::NotFound)?;
                 let is_me = viewer == Some(account.id);
-                let list = datasets::list_for_owner(c, account.id, viewer, is_me, page)?;
+                let list = datasets::list_for_owner(
+                    c,
+                    (account.id, &account.username),
+                    viewer,
+                    is_me,
+                    page,
+                )?;
                 Shown::User(account, list)
             }
         };

@@ -226,7 +226,6 @@ pub struct DatasetSummary {
     pub description: String,
     pub task_type: String,
     pub is_public: bool,
-    pub created_at: NaiveDateTime,
 }
 
 impl DatasetSummary {
@@ -239,50 +238,21 @@ impl DatasetSummary {
     }
 }
 
-type SummaryTuple = (String, String, String, String, bool, NaiveDateTime);
-
-fn summaries(rows: Vec<SummaryTuple>) -> Vec<DatasetSummary> {
-    rows.into_iter()
-        .map(
-            |(owner_name, name, description, task_type, is_public, created_at)| DatasetSummary {
-                owner_name,
-                name,
-                description,
-                task_type,
-                is_public,
-                created_at,
-            },
-        )
-        .collect()
-}
-
-macro_rules! summary_columns {
-    () => {
-        (
-            acc::username,
-            datasets::name,
-            datasets::description,
-            datasets::task_type,
-            datasets::is_public,
-            datasets::created_at,
-        )
-    };
-}
-
 /// One page of an account's datasets that the viewer may see: all of them when
 /// `sees_all` (the owner, or an administrator of the owning organization), else the
-/// public ones and those the viewer collaborates on. Two statements.
+/// public ones and those the viewer collaborates on. Two statements, neither of which
+/// joins the owner: the caller has found it already.
 pub fn list_for_owner(
     conn: &mut DbConn,
-    owner_id: i32,
+    owner: (i32, &str),
     viewer: Option<i32>,
     sees_all: bool,
     page: i64,
 ) -> QueryResult<Page<DatasetSummary>> {
+    let (owner_id, owner_name) = owner;
     let uid = viewer.unwrap_or(-1);
     let visible = || {
         let q = datasets::table
-            .inner_join(acc::table.on(acc::id.eq(datasets::owner_id)))
             .filter(datasets::owner_id.eq(owner_id))
             .into_boxed();
         if sees_all {
@@ -298,14 +268,29 @@ pub fn list_for_owner(
         }
     };
     let total: i64 = visible().count().get_result(conn)?;
-    let rows = visible()
+    let rows: Vec<(String, String, String, bool)> = visible()
         .order(datasets::name_key)
         .limit(PAGE_SIZE)
         .offset(Page::<()>::offset(page, PAGE_SIZE))
-        .select(summary_columns!())
+        .select((
+            datasets::name,
+            datasets::description,
+            datasets::task_type,
+            datasets::is_public,
+        ))
         .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(|(name, description, task_type, is_public)| DatasetSummary {
+            owner_name: owner_name.to_string(),
+            name,
+            description,
+            task_type,
+            is_public,
+        })
+        .collect();
     Ok(Page {
-        items: summaries(rows),
+        items,
         page,
         total,
         per_page: PAGE_SIZE,
@@ -379,7 +364,7 @@ where
             Some((limit, offset)) => {
                 out.push_sql(
                     "SELECT a.username AS owner_name, d.name, d.description, d.task_type, \
-                     d.is_public, d.created_at \
+                     d.is_public \
                      FROM datasets d JOIN accounts a ON a.id = d.owner_id WHERE d.id IN (",
                 );
                 self.walk_ids(&mut out)?;
@@ -413,8 +398,6 @@ struct SummaryRow {
     task_type: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     is_public: bool,
-    #[diesel(sql_type = diesel::sql_types::Timestamp)]
-    created_at: NaiveDateTime,
 }
 
 /// One page of the datasets a user works on (two cached statements).
@@ -442,7 +425,6 @@ pub fn list_for_dashboard(
             description: r.description,
             task_type: r.task_type,
             is_public: r.is_public,
-            created_at: r.created_at,
         })
         .collect();
     Ok(Page {
