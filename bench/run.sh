@@ -37,7 +37,12 @@ measure() { # name url cookie -> "rps p50 p99"
   wrk -t2 -c"$conns" -d"${dur}s" --latency "${cookie_args[@]}" "$2" > "$out/wrk.txt"
   # Every run's full output stays, for its latency distribution.
   cp "$out/wrk.txt" "$out/wrk-$backend-${1//[^a-z0-9]/_}.txt"
-  if grep -q "Non-2xx" "$out/wrk.txt"; then echo "non-2xx answers on $1:"; cat "$out/wrk.txt"; exit 1; fi
+  # measure runs in a subshell (`< <(measure ...)`): stop the whole script, not just it.
+  if grep -q "Non-2xx" "$out/wrk.txt"; then
+    { echo "non-2xx answers on $1:"; cat "$out/wrk.txt"; } >&2
+    kill -TERM $$
+    exit 1
+  fi
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
   p50=$(awk '$1=="50%" {print $2}' "$out/wrk.txt")
@@ -65,7 +70,9 @@ bench() {
   DATABASE_URL="$url" COLABEL_BCRYPT_COST=12 "$bin" seed | tee "$out/seed-$backend.txt"
   # Flush the bulk load now: otherwise PostgreSQL's checkpoint writes it out during the first
   # minutes of measurement (a p99 of 35 ms on one page, 17 ms when measured again later).
-  [ "$backend" = postgres ] && psql "$pg_url" -qc CHECKPOINT
+  if [ "$backend" = postgres ]; then
+    psql "$pg_url" -qc CHECKPOINT || echo "CHECKPOINT needs a superuser (or pg_checkpoint); measuring without it"
+  fi
   DATABASE_URL="$url" COLABEL_ADDR="127.0.0.1:$port" COLABEL_SECURE_COOKIES=false RUST_LOG=warn \
     COLABEL_POOL_SIZE="${BENCH_POOL_SIZE:-16}" "$bin" > "$out/server-$backend.log" 2>&1 &
   local pid=$!
@@ -101,6 +108,7 @@ bench() {
   # and the login clients on two cores, a single round's tail depends on the scheduler (wrk
   # itself was seen waiting 44 ms for a core).
   local p99s=() logins=()
+  local round p99
   for round in 1 2 3; do
     python3 bench/client.py logins "$base" $((dur + 4)) 16 > "$out/logins-done" &
     local lpid=$!

@@ -8,8 +8,9 @@
 //! | `COLABEL_SECURE_COOKIES` | `true` | `false` for plain-http development |
 //! | `COLABEL_BCRYPT_COST` | `12` | bcrypt cost (4 to 31) |
 //! | `COLABEL_HASH_CONCURRENCY` | half the cores, at least 1 | threads computing password hashes, at a lower CPU priority |
-//! | `COLABEL_POOL_SIZE` | `16` | database connections in the pool |
+//! | `COLABEL_POOL_SIZE` | 16, or workers × blocking threads + 4 if more | database connections in the pool |
 //! | `COLABEL_WORKERS` | the number of cores | HTTP worker threads |
+//! | `COLABEL_BLOCKING_THREADS` | `2` | threads per worker that run database work |
 //! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |
 //! | `COLABEL_SESSION_MAX_SECS` | `1209600` (14 days) | a session ends this long after login |
 //! | `RUST_LOG` | `info` | log filter |
@@ -74,6 +75,13 @@ impl Settings {
                 "COLABEL_BCRYPT_COST must be between 4 and 31".into(),
             ));
         }
+        let workers = parse(&lookup, "COLABEL_WORKERS", cores)?.max(1);
+        let blocking_threads = parse(&lookup, "COLABEL_BLOCKING_THREADS", 2usize)?.max(1);
+        // Enough connections that no database thread waits for one (the session sweeper and
+        // migrations take a few more).
+        let default_pool = u32::try_from(workers * blocking_threads + 4)
+            .unwrap_or(u32::MAX)
+            .max(16);
         Ok(Settings {
             database_url: lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             addr: lookup("COLABEL_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -82,9 +90,9 @@ impl Settings {
             bcrypt_cost,
             hash_concurrency: parse(&lookup, "COLABEL_HASH_CONCURRENCY", (cores / 2).max(1))?
                 .max(1),
-            pool_size: parse(&lookup, "COLABEL_POOL_SIZE", 16u32)?.max(1),
-            workers: parse(&lookup, "COLABEL_WORKERS", cores)?.max(1),
-            blocking_threads: parse(&lookup, "COLABEL_BLOCKING_THREADS", 2usize)?.max(1),
+            pool_size: parse(&lookup, "COLABEL_POOL_SIZE", default_pool)?.max(1),
+            workers,
+            blocking_threads,
             session_idle: Duration::from_secs(parse(&lookup, "COLABEL_SESSION_IDLE_SECS", 86_400)?),
             session_max: Duration::from_secs(parse(
                 &lookup,
@@ -121,5 +129,29 @@ fn parse_bool(
         Some(v) => Err(ConfigError(format!(
             "{name} must be true or false, not {v:?}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> Settings {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .expect("valid settings")
+    }
+
+    #[test]
+    fn the_pool_has_a_connection_for_every_database_thread() {
+        let small = with(&[("COLABEL_WORKERS", "2")]);
+        assert_eq!((small.blocking_threads, small.pool_size), (2, 16));
+        let big = with(&[("COLABEL_WORKERS", "32"), ("COLABEL_BLOCKING_THREADS", "3")]);
+        assert_eq!(big.pool_size, 32 * 3 + 4);
+        let chosen = with(&[("COLABEL_WORKERS", "32"), ("COLABEL_POOL_SIZE", "8")]);
+        assert_eq!(chosen.pool_size, 8, "an explicit size wins");
     }
 }
