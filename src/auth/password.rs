@@ -1,14 +1,14 @@
 //! Password hashing with bcrypt on a few dedicated threads of their own, at a lower CPU
-//! priority, each resting after every hash as long as the hash took: a burst of logins waits
-//! its turn instead of taking every core away from the pages (issue 7: pages keep their
-//! latency while 16 clients log in continuously).
+//! priority, each resting as long as a hash took before taking the next one while logins are
+//! queued: a burst of logins waits its turn instead of taking every core away from the pages
+//! (issue 7: pages keep their latency while 16 clients log in continuously).
 //!
 //! Why the rest: a priority (nice) orders threads only within one scheduling group, and the
 //! kernel may put the database server in another; `perf sched` showed a PostgreSQL backend
 //! waiting 145 ms for the core a hashing thread held. Resting caps each hashing thread at
 //! half a core, whatever the scheduler does (org page p99 under logins, PostgreSQL: 14-1,040
-//! ms without, 12-35 ms in 6 of 7 rounds with). A lone login is not delayed: the reply goes
-//! out before the rest.
+//! ms without, 12-35 ms in 6 of 7 rounds with). A login that finds a thread idle is never
+//! delayed; only queued ones wait for the rest.
 
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -63,11 +63,15 @@ impl Hasher {
                 .name(format!("bcrypt-{i}"))
                 .spawn(move || {
                     lower_priority();
+                    let mut waiting: Option<Job> = None;
                     loop {
                         // The lock is held only while waiting for the next job.
-                        let job = match queue.lock() {
-                            Ok(q) => q.recv(),
-                            Err(_) => return,
+                        let job = match waiting.take() {
+                            Some(job) => Ok(job),
+                            None => match queue.lock() {
+                                Ok(q) => q.recv(),
+                                Err(_) => return,
+                            },
                         };
                         let started = std::time::Instant::now();
                         match job {
@@ -82,7 +86,12 @@ impl Hasher {
                             // Every Hasher is gone: the application is stopping.
                             Err(_) => return,
                         }
-                        std::thread::sleep(started.elapsed());
+                        // Logins are piling up: rest as long as this hash took before the
+                        // next one. A login that finds the thread idle never waits.
+                        waiting = queue.lock().ok().and_then(|q| q.try_recv().ok());
+                        if waiting.is_some() {
+                            std::thread::sleep(started.elapsed());
+                        }
                     }
                 })
                 .expect("spawn a hashing thread");
@@ -139,9 +148,9 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
-    /// A hashing thread rests as long as each hash took before taking the next one, so it
-    /// uses at most half a core: the second of two queued hashes finishes at least two hash
-    /// times after the first (one without the rest).
+    /// While hashes are queued, a hashing thread rests as long as each hash took before
+    /// taking the next one, so it uses at most half a core: the second of two queued hashes
+    /// finishes at least two hash times after the first (one without the rest).
     #[test]
     fn a_hashing_thread_rests_as_long_as_it_worked() {
         let hasher = Hasher::new(9, 1).unwrap();
@@ -163,6 +172,18 @@ mod tests {
             assert!(
                 done2 - done1 >= done1.mul_f64(1.4),
                 "first done at {done1:?}, second at {done2:?}: no rest between them"
+            );
+            // A login that finds the thread idle starts at once (the rest was not taken
+            // after the second hash, nothing being queued).
+            let start = Instant::now();
+            assert!(hasher
+                .verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap());
+            let lone = start.elapsed();
+            assert!(
+                lone < done1.mul_f64(1.8),
+                "a lone hash took {lone:?}, a queued one {done1:?}"
             );
         });
     }
