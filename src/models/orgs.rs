@@ -218,28 +218,15 @@ impl Member {
     }
 }
 
+/// user id, username, display name, organization role, default dataset role.
+type MemberRow = (i32, String, String, String, Option<String>);
+
 /// One page of members ordered by name, optionally those whose name starts with `prefix`;
-/// served by the `(org_id, username_key)` index. Two statements (three with a prefix: the
+/// served by the `(org_id, username_key)` index. One statement (two with a prefix: the
 /// total of an unfiltered list is the organization's `member_count`).
 pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryResult<Page<Member>> {
     let org_id = org.id;
     let prefix = name_key(prefix.trim());
-    let filtered = || {
-        let mut q = memberships::table
-            .filter(memberships::org_id.eq(org_id))
-            .into_boxed();
-        if !prefix.is_empty() {
-            q = q
-                .filter(memberships::username_key.ge(prefix.clone()))
-                .filter(memberships::username_key.lt(prefix_upper_bound(&prefix)));
-        }
-        q
-    };
-    let total: i64 = if prefix.is_empty() {
-        org.member_count
-    } else {
-        filtered().count().get_result(conn)?
-    };
     // A deferred join: the page's ids come from the covering index alone, so a deep page
     // skips index entries, not joined rows. One statement with fixed text, so it stays
     // prepared (an `IN` list of ids would be a new statement on every view); the subquery
@@ -272,12 +259,12 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
     }
     let of_org = paged.filter(paged.field(memberships::org_id).eq(org_id));
     let key = paged.field(memberships::username_key);
-    let rows: Vec<(i32, String, String, String, Option<String>)> = if prefix.is_empty() {
-        page_rows!(of_org)
+    let upper = prefix_upper_bound(&prefix);
+    let (total, rows): (i64, Vec<MemberRow>) = if prefix.is_empty() {
+        (org.member_count, page_rows!(of_org))
     } else {
-        page_rows!(of_org
-            .filter(key.ge(&prefix))
-            .filter(key.lt(prefix_upper_bound(&prefix))))
+        let matching = of_org.filter(key.ge(&prefix)).filter(key.lt(&upper));
+        (matching.count().get_result(conn)?, page_rows!(matching))
     };
     let items = rows
         .into_iter()
