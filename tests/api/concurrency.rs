@@ -35,14 +35,7 @@ async fn login(app: &TestApp, name: &str) -> Browser {
 }
 
 fn account_id(app: &TestApp, name: &str) -> Option<i32> {
-    app.with_db(|c| {
-        accounts::table
-            .filter(accounts::username_key.eq(name.to_ascii_lowercase()))
-            .select(accounts::id)
-            .first(c)
-            .optional()
-            .unwrap()
-    })
+    app.with_db(|c| find_account_id(c, name))
 }
 
 /// (accounts named `name`, and the (username, role) of every membership of that account).

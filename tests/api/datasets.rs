@@ -152,14 +152,8 @@ fn row_of<'a>(body: &'a str, user: &str) -> &'a str {
 // ---- Looking into the database ----
 
 fn account_id(app: &TestApp, name: &str) -> i32 {
-    let key = name.to_ascii_lowercase();
-    app.with_db(|c| {
-        accounts::table
-            .filter(accounts::username_key.eq(key))
-            .select(accounts::id)
-            .first(c)
-            .unwrap()
-    })
+    app.with_db(|c| find_account_id(c, name))
+        .expect("the account exists")
 }
 
 fn dataset_id(app: &TestApp, owner: &str, name: &str) -> Option<i32> {

@@ -444,3 +444,30 @@ pub fn snapshot(app: &TestApp) -> String {
         format!("{a:?}\n{o:?}\n{m:?}\n{d:?}\n{k:?}\n{u:?}\n{e}")
     })
 }
+
+/// The id of the account named `name` (in any case), if there is one.
+pub fn find_account_id(c: &mut DbConn, name: &str) -> Option<i32> {
+    use colabel::schema::accounts;
+    use diesel::prelude::*;
+    accounts::table
+        .filter(accounts::username_key.eq(name.to_ascii_lowercase()))
+        .select(accounts::id)
+        .first(c)
+        .optional()
+        .unwrap()
+}
+
+/// How many organizations have no administrator (SPEC 4: there must be none).
+pub fn orgs_without_admin(c: &mut DbConn) -> i64 {
+    use colabel::schema::{memberships, organizations};
+    use diesel::prelude::*;
+    organizations::table
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            memberships::table
+                .filter(memberships::org_id.eq(organizations::id))
+                .filter(memberships::role.eq("admin")),
+        )))
+        .count()
+        .get_result(c)
+        .unwrap()
+}

@@ -8,7 +8,7 @@
 //! `::postgres` pair; without `TEST_DATABASE_URL` it prints a note and passes, and under
 //! `CI=true` it fails instead.
 
-use colabel::schema::{accounts, memberships, organizations};
+use colabel::schema::{accounts, memberships};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 
@@ -275,17 +275,7 @@ async fn two_processes_share_sessions_and_rules() {
             "round {round}"
         );
     }
-    let orphans: i64 = one.with_db(|c| {
-        organizations::table
-            .filter(diesel::dsl::not(diesel::dsl::exists(
-                memberships::table
-                    .filter(memberships::org_id.eq(organizations::id))
-                    .filter(memberships::role.eq("admin")),
-            )))
-            .count()
-            .get_result(c)
-            .unwrap()
-    });
+    let orphans = one.with_db(orgs_without_admin);
     assert_eq!(orphans, 0, "every organization still has an administrator");
     eprintln!(
         "instances: {sent} concurrent membership changes over 2 instances in {rounds} rounds"

@@ -4,7 +4,6 @@
 
 use crate::db_test;
 use crate::helpers::*;
-use colabel::db::DbConn;
 use colabel::schema::{
     accounts, audit_events, collaborators, datasets, memberships, organizations,
 };
@@ -65,17 +64,8 @@ async fn login(app: &TestApp, name: &str) -> Browser {
     b
 }
 
-fn try_id(c: &mut DbConn, name: &str) -> Option<i32> {
-    accounts::table
-        .filter(accounts::username_key.eq(name.to_ascii_lowercase()))
-        .select(accounts::id)
-        .first(c)
-        .optional()
-        .unwrap()
-}
-
 fn id_of(app: &TestApp, name: &str) -> i32 {
-    app.with_db(|c| try_id(c, name))
+    app.with_db(|c| find_account_id(c, name))
         .unwrap_or_else(|| panic!("no account {name}"))
 }
 
@@ -481,7 +471,7 @@ db_test!(async fn org_names_follow_the_username_rules(app) {
     let v = app.browser();
     assert_redirect(&v.get("/organizations/new").await, "/login?next=%2Forganizations%2Fnew");
     assert_redirect(&v.post("/organizations", &[("username", "sneaky"), ("display_name", "")]).await, "/login");
-    assert_eq!(app.with_db(|c| try_id(c, "sneaky")), None);
+    assert_eq!(app.with_db(|c| find_account_id(c, "sneaky")), None);
 });
 
 // ---- Permissions ----
@@ -998,17 +988,7 @@ db_test!(async fn the_last_administrator_rule_holds_under_concurrency(app) {
         assert!(demotions <= 1, "round {round}: {events:?}");
     }
     // Every organization still has an administrator.
-    let orphans: i64 = app.with_db(|c| {
-        organizations::table
-            .filter(diesel::dsl::not(diesel::dsl::exists(
-                memberships::table
-                    .filter(memberships::org_id.eq(organizations::id))
-                    .filter(memberships::role.eq("admin")),
-            )))
-            .count()
-            .get_result(c)
-            .unwrap()
-    });
+    let orphans = app.with_db(orgs_without_admin);
     assert_eq!(orphans, 0);
 });
 
@@ -1437,5 +1417,5 @@ db_test!(async fn hostile_input_on_organization_pages_gives_4xx(app) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(member_count(&app, id_of(&app, "acme")), 1);
-    assert!(app.with_db(|c| try_id(c, "okname")).is_none());
+    assert!(app.with_db(|c| find_account_id(c, "okname")).is_none());
 });

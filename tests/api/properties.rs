@@ -1263,7 +1263,10 @@ impl World {
         }
         let ids = CAST
             .iter()
-            .map(|n| app.with_db(|c| account_id(c, n)).expect("a cast member"))
+            .map(|n| {
+                app.with_db(|c| find_account_id(c, n))
+                    .expect("a cast member")
+            })
             .collect();
         Some(World {
             app,
@@ -1524,7 +1527,7 @@ impl World {
                 if to != format!("/{name}") {
                     return Err(format!("the new organization went to {to:?}"));
                 }
-                let id = self.app.with_db(|c| account_id(c, name));
+                let id = self.app.with_db(|c| find_account_id(c, name));
                 id.map(Some)
                     .ok_or_else(|| format!("no account row for {name}"))
             }
@@ -1791,15 +1794,6 @@ impl World {
         }
         Ok(())
     }
-}
-
-fn account_id(c: &mut colabel::db::DbConn, name: &str) -> Option<i32> {
-    accounts::table
-        .filter(accounts::username_key.eq(name.to_ascii_lowercase()))
-        .select(accounts::id)
-        .first(c)
-        .optional()
-        .unwrap()
 }
 
 // ---- Running a property ----
