@@ -13,6 +13,7 @@
 //! | `COLABEL_BLOCKING_THREADS` | `2` | threads per worker that run database work |
 //! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |
 //! | `COLABEL_SESSION_MAX_SECS` | `1209600` (14 days) | a session ends this long after login |
+//! | `COLABEL_DB_TIMEOUT_SECS` | `10` | how long a request waits for a database connection, and on SQLite for the write lock, before it answers 503 |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::time::Duration;
@@ -35,6 +36,9 @@ pub struct Settings {
     pub blocking_threads: usize,
     pub session_idle: Duration,
     pub session_max: Duration,
+    /// How long a request waits for a pooled connection (and, on SQLite, for the write
+    /// lock) before the database counts as unavailable (503).
+    pub db_timeout: Duration,
 }
 
 /// A configuration value that cannot be used; the message names the variable.
@@ -99,6 +103,9 @@ impl Settings {
                 "COLABEL_SESSION_MAX_SECS",
                 14 * 86_400,
             )?),
+            db_timeout: Duration::from_secs(
+                parse(&lookup, "COLABEL_DB_TIMEOUT_SECS", 10u64)?.max(1),
+            ),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The database: one connection type over SQLite or PostgreSQL, chosen at run time from the
-//! URL's scheme, a pool of them, the embedded migrations, and write transactions.
+//! URL's scheme, a pool of them, the embedded migrations, and write transactions
+//! ([`WriteTx`], which only [`write_tx`] hands out).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,6 +127,8 @@ impl Instrumentation for CountQueries {
 pub struct Manager {
     backend: Backend,
     counter: QueryCounter,
+    /// How long SQLite waits for the write lock before "database is locked".
+    busy_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -158,10 +161,11 @@ impl r2d2::ManageConnection for Manager {
             Backend::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(path)
                     .map_err(|e| ConnError(format!("SQLite {path}: {e}")))?;
-                c.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                c.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )
+                    self.busy_timeout.as_millis()
+                ))
                 .map_err(|e| ConnError(format!("SQLite {path}: {e}")))?;
                 DbConn::Sqlite(c)
             }
@@ -190,13 +194,21 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the pool, checking that one connection can be made now.
+    /// Opens the pool with the default timeout of 10 s, checking that one connection can be
+    /// made now.
     pub fn connect(url: &str, size: u32) -> Result<Self, String> {
+        Self::connect_with_timeout(url, size, Duration::from_secs(10))
+    }
+
+    /// Opens the pool; `timeout` bounds how long a request waits for a connection, and on
+    /// SQLite for the write lock. After that the database counts as unavailable (503).
+    pub fn connect_with_timeout(url: &str, size: u32, timeout: Duration) -> Result<Self, String> {
         let backend = Backend::from_url(url)?;
         let queries = QueryCounter::default();
         let manager = Manager {
             backend: backend.clone(),
             counter: queries.clone(),
+            busy_timeout: timeout,
         };
         // One connection made here gives the real reason when the database is unreachable.
         let mut first = r2d2::ManageConnection::connect(&manager).map_err(|e| e.to_string())?;
@@ -210,7 +222,7 @@ impl Db {
             // No `SELECT 1` before every checkout: a broken connection is found by
             // `has_broken` when it is returned.
             .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(timeout)
             .build_unchecked(manager);
         Ok(Db {
             pool,
@@ -268,12 +280,34 @@ pub fn sqlite_build_problems(conn: &mut DbConn) -> Vec<String> {
     problems
 }
 
+/// A write transaction in progress, as a connection. Only [`write_tx`] makes one, so a
+/// function that takes `&mut WriteTx` (every use case that changes something) cannot run
+/// outside a write transaction. It dereferences to the connection for the models.
+pub struct WriteTx<'c> {
+    conn: &'c mut DbConn,
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = DbConn;
+
+    fn deref(&self) -> &DbConn {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        self.conn
+    }
+}
+
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so concurrent writers wait
-/// for the lock instead of failing with "database is locked"), a plain `BEGIN` on PostgreSQL.
-/// Rolls back when `f` returns an error.
+/// for the lock instead of failing with "database is locked"), a plain `BEGIN` on PostgreSQL
+/// (where the use cases lock the rows their rules read). Commits when `f` returns `Ok`, rolls
+/// back when it returns an error.
 pub fn write_tx<T, E>(
     conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
@@ -282,7 +316,8 @@ where
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
     }
-    match f(conn) {
+    let result = f(&mut WriteTx { conn: &mut *conn });
+    match result {
         Ok(value) => match <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
             Ok(()) => Ok(value),
             Err(e) => {
@@ -291,26 +326,45 @@ where
             }
         },
         Err(e) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            // A rollback that fails (a lost connection) must not hide the first error; the
+            // pool drops a broken connection.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
             Err(e)
         }
     }
 }
 
-/// Locks an organization's row until the transaction ends, so that membership changes of one
-/// organization run one at a time (the last-administrator rule reads, then writes). SQLite
-/// needs nothing: `BEGIN IMMEDIATE` already admits one writer at a time.
-pub fn lock_org(conn: &mut DbConn, org_id: i32) -> QueryResult<()> {
-    match conn {
-        DbConn::Pg(c) => {
-            use crate::schema::organizations::dsl::*;
-            organizations
-                .filter(id.eq(org_id))
-                .select(id)
-                .for_update()
-                .load::<i32>(c)
-                .map(drop)
+/// Loads the first row of `$query` and locks it until the transaction ends: `FOR NO KEY
+/// UPDATE` on PostgreSQL, so that every use case touching the same organization or dataset
+/// runs one at a time and reads what the previous one committed (foreign-key checks of other
+/// inserts are not blocked by it); no lock on SQLite, where `BEGIN IMMEDIATE` already admits
+/// one writer at a time. `$tx` is a `&mut WriteTx`: a lock outside a transaction does not
+/// compile.
+#[macro_export]
+macro_rules! first_locked {
+    ($tx:expr, $row:ty, $query:expr) => {{
+        let tx: &mut $crate::db::WriteTx<'_> = $tx;
+        match &mut **tx {
+            $crate::db::DbConn::Pg(c) => $query.for_no_key_update().first::<$row>(c).optional(),
+            $crate::db::DbConn::Sqlite(c) => $query.first::<$row>(c).optional(),
         }
-        DbConn::Sqlite(_) => Ok(()),
-    }
+    }};
+}
+
+/// One round trip to the database (for `/healthz`).
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(drop)
+}
+
+/// Whether the connection is SQLite (whose write transactions need no row locks).
+pub fn is_sqlite(conn: &DbConn) -> bool {
+    matches!(conn, DbConn::Sqlite(_))
+}
+
+/// True when `e` is a unique-index violation.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
 }

@@ -1,19 +1,22 @@
 //! Colabel: the account and organization layer of a data-labeling platform.
 //!
-//! Layers first, resources second: `routes` (the URL scheme) → `handlers` (HTTP) →
-//! `models` (persistence, one function per rule) → `db` (SQLite or PostgreSQL).
+//! Layers, with arrows only downwards:
+//! - `routes` (the URL scheme) and `startup` (the server) on top;
+//! - `html`: the HTML surface (handlers, pages, sessions, CSRF, error pages);
+//! - `app`: the use cases, the principal and the domain errors, one per action;
+//! - `models`: persistence, plain functions over a connection; `auth`: password hashing and
+//!   the login throttle;
+//! - `db` (SQLite or PostgreSQL, write transactions) and `schema`;
+//! - `domain`: roles and the permission table, kinds, names, used by every layer above.
 
-pub mod assets;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
-pub mod errors;
-pub mod handlers;
-pub mod input;
+pub mod domain;
+pub mod html;
 pub mod models;
-pub mod roles;
 pub mod routes;
 pub mod schema;
 pub mod seed;
 pub mod startup;
-pub mod web;

@@ -6,8 +6,7 @@
 
 use actix_web::web;
 
-use crate::assets;
-use crate::handlers::{accounts, datasets, home, orgs, profiles, settings};
+use crate::html::{accounts, assets, datasets, home, orgs, profiles, settings};
 
 macro_rules! route_table {
     ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
@@ -21,6 +20,8 @@ macro_rules! route_table {
     };
     (@GET) => { web::get() };
     (@POST) => { web::post() };
+    (@PATCH) => { web::patch() };
+    (@DELETE) => { web::delete() };
 }
 
 route_table! {

@@ -69,7 +69,8 @@ pub fn run(db: &Db, scale: &Scale, bcrypt_cost: u32) -> Result<String, String> {
     let mut conn = db.get().map_err(|e| e.to_string())?;
     let s = scale.clone();
     let users = s.users.max(s.big_org_members).max(s.org_members + 1).max(2);
-    write_tx(&mut conn, |c| -> Result<(), SeedError> {
+    write_tx(&mut conn, |tx| -> Result<(), SeedError> {
+        let c: &mut DbConn = tx;
         let existing: i64 = crate::schema::accounts::table.count().get_result(c)?;
         if existing > 0 {
             return Err(SeedError(

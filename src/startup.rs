@@ -11,12 +11,12 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer};
 
+use crate::app::{App as Colabel, DomainError};
 use crate::auth::password::Hasher;
-use crate::auth::session_store::{sweep_expired, DbSessionStore};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::errors::AppError;
-use crate::web::AppState;
+use crate::html::error::HtmlError;
+use crate::html::session::DbSessionStore;
 
 pub const SESSION_COOKIE: &str = "colabel_session";
 
@@ -24,7 +24,7 @@ pub const SESSION_COOKIE: &str = "colabel_session";
 pub struct Application {
     server: Server,
     port: u16,
-    pub state: AppState,
+    pub state: Colabel,
 }
 
 /// Why the application could not start; one line for the operator.
@@ -41,8 +41,12 @@ impl std::error::Error for StartError {}
 
 /// Opens the database and runs the migrations; used by `serve` and `migrate`.
 pub fn open_database(settings: &Settings) -> Result<(Db, usize), StartError> {
-    let db = Db::connect(&settings.database_url, settings.pool_size)
-        .map_err(|e| StartError(format!("cannot open the database: {e}")))?;
+    let db = Db::connect_with_timeout(
+        &settings.database_url,
+        settings.pool_size,
+        settings.db_timeout,
+    )
+    .map_err(|e| StartError(format!("cannot open the database: {e}")))?;
     let ran = db.migrate().map_err(StartError)?;
     Ok((db, ran))
 }
@@ -69,7 +73,7 @@ impl Application {
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?
             .port();
-        let state = AppState {
+        let state = Colabel {
             db: db.clone(),
             hasher,
             settings: settings.clone(),
@@ -85,12 +89,13 @@ impl Application {
                 .app_data(query_config())
                 .app_data(path_config())
                 .configure(crate::routes::routes)
-                .default_service(web::to(crate::handlers::home::not_found))
-                .wrap(from_fn(crate::auth::csrf::guard))
-                .wrap(from_fn(crate::input::reject_nul))
+                .default_service(web::to(crate::html::home::not_found))
+                .wrap(from_fn(crate::html::csrf::guard))
+                .wrap(from_fn(crate::html::input::reject_nul))
+                .wrap(from_fn(crate::html::session::unavailable))
                 .wrap(
                     ErrorHandlers::new()
-                        .default_handler(crate::handlers::errors::render_error_page),
+                        .default_handler(crate::html::error_pages::render_error_page),
                 )
                 .wrap(
                     SessionMiddleware::builder(store.clone(), key.clone())
@@ -151,8 +156,12 @@ fn spawn_session_sweeper(db: Db) {
         loop {
             tick.tick().await;
             let db = db.clone();
-            let swept = web::block(move || -> Result<usize, AppError> {
-                Ok(sweep_expired(&mut *db.get()?)?)
+            let swept = web::block(move || -> Result<usize, DomainError> {
+                let now = chrono::Utc::now().naive_utc();
+                Ok(crate::models::sessions::sweep_expired(
+                    &mut *db.get()?,
+                    now,
+                )?)
             })
             .await;
             if let Ok(Err(e)) = swept {
@@ -164,28 +173,28 @@ fn spawn_session_sweeper(db: Db) {
 
 fn form_config() -> web::FormConfig {
     web::FormConfig::default()
-        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+        .limit(crate::html::csrf::MAX_FORM_BYTES)
         .error_handler(|err, _| {
             use actix_web::error::UrlencodedError as E;
             match err {
-                E::Overflow { .. } | E::UnknownLength => AppError::TooLarge.into(),
-                E::ContentType => AppError::bad_request(
+                E::Overflow { .. } | E::UnknownLength => HtmlError::TooLarge.into(),
+                E::ContentType => HtmlError::bad_request(
                     "Send the form as ordinary form data (application/x-www-form-urlencoded).",
                 )
                 .into(),
-                E::Parse(e) => AppError::bad_request(format!(
+                E::Parse(e) => HtmlError::bad_request(format!(
                     "The form is malformed: {}.",
                     short(&e.to_string())
                 ))
                 .into(),
-                _ => AppError::bad_request("The form could not be read.").into(),
+                _ => HtmlError::bad_request("The form could not be read.").into(),
             }
         })
 }
 
 fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _| {
-        AppError::bad_request(format!(
+        HtmlError::bad_request(format!(
             "The address has a malformed query: {}.",
             short(&err.to_string())
         ))
@@ -194,7 +203,7 @@ fn query_config() -> web::QueryConfig {
 }
 
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into())
+    web::PathConfig::default().error_handler(|_, _| HtmlError::NotFound.into())
 }
 
 /// Keeps parser messages short (they may quote the input).

@@ -15,28 +15,30 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::errors::AppError;
+use crate::domain::names::MAX_PASSWORD_BYTES;
 
-/// Shortest and longest accepted password, in bytes (bcrypt reads at most 72).
-pub const MIN_PASSWORD_BYTES: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 72;
+/// Why a hash could not be computed.
+#[derive(Debug)]
+pub enum HashError {
+    /// Too many hashes are queued: the caller should try again in a moment.
+    Busy,
+    Failed(String),
+}
+
+impl std::fmt::Display for HashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashError::Busy => f.write_str("the password hashing queue is full"),
+            HashError::Failed(m) => write!(f, "password hashing: {m}"),
+        }
+    }
+}
 
 /// Hash requests that may wait for a thread; beyond this, logins answer 503 at once.
 const QUEUE: usize = 256;
 
 /// The niceness of the hashing threads (pages run at 0).
 const NICENESS: i32 = 10;
-
-/// Checks a new password's length; returns the message to show beside the field.
-pub fn check_new_password(password: &str) -> Result<(), &'static str> {
-    if password.len() < MIN_PASSWORD_BYTES {
-        Err("Use at least 8 characters.")
-    } else if password.len() > MAX_PASSWORD_BYTES {
-        Err("Use at most 72 bytes (bcrypt cannot use more; it is never cut silently).")
-    } else {
-        Ok(())
-    }
-}
 
 enum Job {
     Hash(String, oneshot::Sender<Result<String, String>>),
@@ -102,34 +104,31 @@ impl Hasher {
         })
     }
 
-    fn submit(&self, job: Job) -> Result<(), AppError> {
+    fn submit(&self, job: Job) -> Result<(), HashError> {
         self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => {
-                log::warn!("password hashing queue is full; refusing a login");
-                AppError::Unavailable
-            }
-            TrySendError::Disconnected(_) => AppError::internal("hashing threads stopped"),
+            TrySendError::Full(_) => HashError::Busy,
+            TrySendError::Disconnected(_) => HashError::Failed("hashing threads stopped".into()),
         })
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Hash(password, reply))?;
         answer
             .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)
+            .map_err(|e| HashError::Failed(e.to_string()))?
+            .map_err(HashError::Failed)
     }
 
     /// Verifies `password` against `hash`, or against the dummy hash when there is no account.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
         // bcrypt reads 72 bytes; a longer password was never accepted, so it never matches
         // (checking it would silently compare only its first 72 bytes).
         let found = hash.is_some() && password.len() <= MAX_PASSWORD_BYTES;
         let hash = hash.unwrap_or_else(|| self.dummy.as_str().to_owned());
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Verify(password, hash, reply))?;
-        let ok = answer.await.map_err(AppError::internal)?;
+        let ok = answer.await.map_err(|e| HashError::Failed(e.to_string()))?;
         Ok(found && ok)
     }
 }

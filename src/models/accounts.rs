@@ -1,135 +1,13 @@
-//! Accounts: the one namespace of names shared by users and organizations, and users.
+//! Accounts: the one namespace of names shared by users and organizations, and the users'
+//! credentials and profiles.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::domain::kinds::AccountKind;
+use crate::domain::names::{email_key, name_key};
 use crate::schema::{accounts, users};
-
-/// First path segments the application uses; no account may take one.
-pub const RESERVED_USERNAMES: &[&str] = &[
-    "about",
-    "account",
-    "admin",
-    "api",
-    "assets",
-    "audit",
-    "dashboard",
-    "datasets",
-    "favicon.ico",
-    "healthz",
-    "help",
-    "login",
-    "logout",
-    "members",
-    "new",
-    "organizations",
-    "orgs",
-    "robots.txt",
-    "settings",
-    "signup",
-    "static",
-    "users",
-];
-
-/// Words the URL scheme uses under an account; no dataset may be named one.
-pub const RESERVED_DATASET_NAMES: &[&str] = &[
-    "audit",
-    "collaborators",
-    "datasets",
-    "edit",
-    "members",
-    "new",
-    "settings",
-];
-
-/// Checks the characters and length of a username or dataset name (SPEC 1). Returns the
-/// message to show beside the field.
-pub fn check_name_shape(name: &str) -> Result<(), &'static str> {
-    let len = name.len();
-    if len == 0 {
-        return Err("This field is required.");
-    }
-    if !(2..=39).contains(&len) {
-        return Err("Use 2 to 39 characters.");
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err("Use only letters a-z, digits, '-' and '_'.");
-    }
-    if !name.as_bytes()[0].is_ascii_alphanumeric() {
-        return Err("Start with a letter or a digit.");
-    }
-    Ok(())
-}
-
-/// Checks a new username for a user or an organization (shape and reserved words).
-pub fn check_username(name: &str) -> Result<(), &'static str> {
-    check_name_shape(name)?;
-    if RESERVED_USERNAMES.contains(&name.to_ascii_lowercase().as_str()) {
-        return Err("That name is reserved.");
-    }
-    Ok(())
-}
-
-/// The look-up key of a name: names are ASCII, and compare without case.
-pub fn name_key(name: &str) -> String {
-    name.to_ascii_lowercase()
-}
-
-/// Bidirectional overrides and isolates: they make text display as something else.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Invisible formatting characters: zero-width characters, bidirectional controls, the BOM.
-pub fn is_invisible_format(c: char) -> bool {
-    is_bidi_control(c)
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
-}
-
-/// Checks an email address loosely: one `@`, something on both sides, a dot in the domain,
-/// nothing invisible.
-pub fn check_email(email: &str) -> Result<(), &'static str> {
-    let ok = email.len() <= 254
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err("Enter an email address such as name@example.com.")
-    }
-}
-
-pub fn email_key(email: &str) -> String {
-    email.to_lowercase()
-}
-
-/// What kind of account a name belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountKind {
-    User,
-    Org,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::User => "user",
-            AccountKind::Org => "org",
-        }
-    }
-}
 
 /// An account as shown on pages.
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -137,7 +15,7 @@ impl AccountKind {
 pub struct Account {
     pub id: i32,
     pub username: String,
-    pub kind: String,
+    pub kind: AccountKind,
     pub display_name: String,
     pub created_at: NaiveDateTime,
 }
@@ -148,7 +26,7 @@ impl Account {
     }
 
     pub fn is_org(&self) -> bool {
-        self.kind == AccountKind::Org.as_str()
+        self.kind == AccountKind::Org
     }
 }
 
@@ -181,7 +59,7 @@ pub fn insert_account(
         .values((
             accounts::username.eq(username),
             accounts::username_key.eq(name_key(username)),
-            accounts::kind.eq(kind.as_str()),
+            accounts::kind.eq(kind),
             accounts::display_name.eq(display_name),
             accounts::created_at.eq(Utc::now().naive_utc()),
         ))
@@ -189,27 +67,14 @@ pub fn insert_account(
         .get_result(conn)
 }
 
-/// Why a new user could not be created.
-#[derive(Debug)]
-pub enum SignupConflict {
-    Username,
-    Email,
-}
-
-/// Creates a user (account row and credentials) inside the caller's transaction.
-pub fn create_user(
+/// Inserts the credentials of the user whose account row is `id`. The unique index on
+/// `email_key` decides races.
+pub fn insert_user(
     conn: &mut DbConn,
-    username: &str,
+    id: i32,
     email: &str,
     password_hash: &str,
-) -> Result<Result<i32, SignupConflict>, diesel::result::Error> {
-    if name_taken(conn, username)? {
-        return Ok(Err(SignupConflict::Username));
-    }
-    if email_taken(conn, email, None)? {
-        return Ok(Err(SignupConflict::Email));
-    }
-    let id = insert_account(conn, username, AccountKind::User, "")?;
+) -> QueryResult<()> {
     diesel::insert_into(users::table)
         .values((
             users::id.eq(id),
@@ -218,8 +83,8 @@ pub fn create_user(
             users::password_hash.eq(password_hash),
             users::password_changed_at.eq(Utc::now().naive_utc()),
         ))
-        .execute(conn)?;
-    Ok(Ok(id))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Whether another user (not `except`) has this email, in any case.
@@ -287,16 +152,13 @@ pub fn password_hash(conn: &mut DbConn, user_id: i32) -> QueryResult<String> {
         .first(conn)
 }
 
-/// Saves display name and email; `Ok(false)` when the email belongs to someone else.
+/// Saves display name and email.
 pub fn update_profile(
     conn: &mut DbConn,
     user_id: i32,
     display_name: &str,
     email: &str,
-) -> QueryResult<bool> {
-    if email_taken(conn, email, Some(user_id))? {
-        return Ok(false);
-    }
+) -> QueryResult<()> {
     diesel::update(accounts::table.find(user_id))
         .set(accounts::display_name.eq(display_name))
         .execute(conn)?;
@@ -305,46 +167,17 @@ pub fn update_profile(
             users::email.eq(email),
             users::email_key.eq(email_key(email)),
         ))
-        .execute(conn)?;
-    Ok(true)
+        .execute(conn)
+        .map(drop)
 }
 
-/// Stores a new password hash and ends every session of the user.
+/// Stores a new password hash.
 pub fn set_password(conn: &mut DbConn, user_id: i32, hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(hash),
             users::password_changed_at.eq(Utc::now().naive_utc()),
         ))
-        .execute(conn)?;
-    crate::auth::session_store::end_user_sessions(conn, user_id)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn username_rules() {
-        assert!(check_username("ab").is_ok());
-        assert!(check_username("a").is_err());
-        assert!(check_username(&"a".repeat(39)).is_ok());
-        assert!(check_username(&"a".repeat(40)).is_err());
-        assert!(check_username("-ab").is_err());
-        assert!(check_username("_ab").is_err());
-        assert!(check_username("a-b_c9").is_ok());
-        assert!(check_username("a.b").is_err());
-        assert!(check_username("Login").is_err());
-        assert!(check_username("SETTINGS").is_err());
-        assert!(check_username("ａb").is_err());
-    }
-
-    #[test]
-    fn emails() {
-        assert!(check_email("a@b.co").is_ok());
-        assert!(check_email("a@b").is_err());
-        assert!(check_email("a b@c.de").is_err());
-        assert!(check_email("@c.de").is_err());
-    }
+        .execute(conn)
+        .map(drop)
 }

@@ -1,95 +1,17 @@
-//! Datasets, their collaborators, and the effective role of a user on a dataset (SPEC 2).
+//! Datasets and their collaborators: the rows and the statements. The rules are in
+//! `app::datasets`, which calls these inside its write transaction.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 
-use crate::db::DbConn;
-use crate::models::accounts::{self, name_key};
-use crate::models::audit::{self, Action, Event};
-use crate::models::orgs::Actor;
-use crate::models::{Page, PAGE_SIZE};
-use crate::roles::{DatasetRole, OrgRole};
+use crate::db::{DbConn, WriteTx};
+use crate::domain::access::Access;
+use crate::domain::kinds::{AccountKind, TaskType};
+use crate::domain::names::name_key;
+use crate::domain::roles::{DatasetRole, OrgAction, OrgRole};
+use crate::models::{one_of, Page, PAGE_SIZE};
 use crate::schema::{accounts as acc, collaborators, datasets, memberships};
-
-/// The task types a dataset can have: (value, label).
-pub const TASK_TYPES: &[(&str, &str)] = &[
-    ("segmentation-bitmap", "Segmentation (bitmap)"),
-    ("bboxes", "Bounding boxes"),
-    ("vector", "Vector shapes"),
-    ("keypoints", "Keypoints"),
-    ("pointcloud-cuboid", "Point cloud cuboids"),
-    ("pointcloud-segmentation", "Point cloud segmentation"),
-    ("text-named-entities", "Text named entities"),
-];
-
-pub fn task_type_label(value: &str) -> &str {
-    TASK_TYPES
-        .iter()
-        .find(|(v, _)| *v == value)
-        .map_or(value, |(_, l)| l)
-}
-
-/// Checks a dataset name: the username rules without the account reserved words, and not a
-/// word the URL scheme uses under an account.
-pub fn check_dataset_name(name: &str) -> Result<(), &'static str> {
-    accounts::check_name_shape(name)?;
-    if accounts::RESERVED_DATASET_NAMES.contains(&name_key(name).as_str()) {
-        return Err("That name is reserved.");
-    }
-    Ok(())
-}
-
-/// Where a user's effective role on a dataset comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// The dataset belongs to the user's personal account.
-    Owner,
-    /// The user administers the organization that owns the dataset.
-    OrgAdmin,
-    Collaborator(DatasetRole),
-    /// Anyone may view a public dataset.
-    Public,
-}
-
-impl Access {
-    pub fn role(self) -> DatasetRole {
-        match self {
-            Access::Owner | Access::OrgAdmin => DatasetRole::Admin,
-            Access::Collaborator(r) => r,
-            Access::Public => DatasetRole::Viewer,
-        }
-    }
-
-    pub fn source(self) -> &'static str {
-        match self {
-            Access::Owner => "you own this dataset",
-            Access::OrgAdmin => "you are an administrator of the organization that owns it",
-            Access::Collaborator(_) => "you are a collaborator",
-            Access::Public => "the dataset is public",
-        }
-    }
-
-    /// The highest access that applies (SPEC 2), or none.
-    pub fn effective(
-        owner_id: i32,
-        viewer: Option<i32>,
-        viewer_org_role: Option<OrgRole>,
-        collaborator: Option<DatasetRole>,
-        is_public: bool,
-    ) -> Option<Access> {
-        if viewer.is_some() && viewer == Some(owner_id) {
-            return Some(Access::Owner);
-        }
-        if viewer_org_role == Some(OrgRole::Admin) {
-            return Some(Access::OrgAdmin);
-        }
-        if let Some(role) = collaborator {
-            return Some(Access::Collaborator(role));
-        }
-        is_public.then_some(Access::Public)
-    }
-}
 
 /// A dataset with what its pages show.
 #[derive(Clone, Debug)]
@@ -100,7 +22,7 @@ pub struct Dataset {
     pub owner_is_org: bool,
     pub name: String,
     pub description: String,
-    pub task_type: String,
+    pub task_type: TaskType,
     pub is_public: bool,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
@@ -112,7 +34,7 @@ impl Dataset {
     }
 
     pub fn task_label(&self) -> &str {
-        task_type_label(&self.task_type)
+        self.task_type.label()
     }
 
     pub fn created(&self) -> String {
@@ -126,10 +48,10 @@ type DatasetTuple = (
     i32,
     i32,
     String,
+    AccountKind,
     String,
     String,
-    String,
-    String,
+    TaskType,
     bool,
     Option<String>,
     NaiveDateTime,
@@ -152,7 +74,7 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         id,
         owner_id,
         owner_name,
-        owner_is_org: kind == "org",
+        owner_is_org: kind == AccountKind::Org,
         name,
         description,
         task_type,
@@ -160,6 +82,24 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         created_by,
         created_at,
     }
+}
+
+/// Locks the dataset `owner/name` (its row) until the transaction ends: every change to a
+/// dataset or its collaborators takes this lock, after the owning organization's.
+pub fn lock(tx: &mut WriteTx<'_>, owner: &str, name: &str) -> QueryResult<()> {
+    if crate::db::is_sqlite(tx) {
+        return Ok(());
+    }
+    crate::first_locked!(
+        tx,
+        i32,
+        datasets::table
+            .inner_join(acc::table.on(acc::id.eq(datasets::owner_id)))
+            .filter(acc::username_key.eq(name_key(owner)))
+            .filter(datasets::name_key.eq(name_key(name)))
+            .select(datasets::id)
+    )
+    .map(drop)
 }
 
 /// Finds `owner/name` and the viewer's effective access, in one statement. `None` when it
@@ -203,17 +143,11 @@ pub fn find_with_access(
             memberships::role.nullable(),
             collaborators::role.nullable(),
         ))
-        .first::<(DatasetTuple, Option<String>, Option<String>)>(conn)
+        .first::<(DatasetTuple, Option<OrgRole>, Option<DatasetRole>)>(conn)
         .optional()?;
     Ok(row.and_then(|(t, org_role, collab)| {
         let ds = from_tuple(t);
-        let access = Access::effective(
-            ds.owner_id,
-            viewer,
-            org_role.as_deref().and_then(OrgRole::parse),
-            collab.as_deref().and_then(DatasetRole::parse),
-            ds.is_public,
-        )?;
+        let access = Access::effective(ds.owner_id, viewer, org_role, collab, ds.is_public)?;
         Some((ds, access))
     }))
 }
@@ -224,7 +158,7 @@ pub struct DatasetSummary {
     pub owner_name: String,
     pub name: String,
     pub description: String,
-    pub task_type: String,
+    pub task_type: TaskType,
     pub is_public: bool,
 }
 
@@ -234,7 +168,7 @@ impl DatasetSummary {
     }
 
     pub fn task_label(&self) -> &str {
-        task_type_label(&self.task_type)
+        self.task_type.label()
     }
 }
 
@@ -268,7 +202,7 @@ pub fn list_for_owner(
         }
     };
     let total: i64 = visible().count().get_result(conn)?;
-    let rows: Vec<(String, String, String, bool)> = visible()
+    let rows: Vec<(String, String, TaskType, bool)> = visible()
         .order(datasets::name_key)
         .limit(PAGE_SIZE)
         .offset(Page::<()>::offset(page, PAGE_SIZE))
@@ -305,9 +239,11 @@ pub fn list_for_owner(
 /// `sql_query`, which diesel never keeps as a prepared statement: PostgreSQL planned the
 /// `UNION` on every view (1.3 ms) and SQLite parsed it. This fragment has fixed text, so
 /// diesel's statement cache keeps it per connection.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct MyDatasets {
     user_id: i32,
+    /// The organization roles that administer every dataset of the organization.
+    admin_roles: Vec<OrgRole>,
     /// `None` counts; `Some((limit, offset))` selects a page.
     page: Option<(i64, i64)>,
 }
@@ -318,15 +254,25 @@ impl MyDatasets {
         out: &mut diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()>
     where
-        DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<Integer>,
+        DB: diesel::backend::Backend
+            + diesel::sql_types::HasSqlType<Integer>
+            + diesel::sql_types::HasSqlType<Text>,
         i32: diesel::serialize::ToSql<Integer, DB>,
+        OrgRole: diesel::serialize::ToSql<Text, DB>,
     {
         out.push_sql("SELECT id FROM datasets WHERE owner_id = ");
         out.push_bind_param::<Integer, _>(&self.user_id)?;
         out.push_sql(
             " UNION SELECT d.id FROM datasets d JOIN memberships m ON m.org_id = d.owner_id \
-             WHERE m.role = 'admin' AND m.user_id = ",
+             WHERE m.role IN (",
         );
+        for (i, role) in self.admin_roles.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<Text, _>(role)?;
+        }
+        out.push_sql(") AND m.user_id = ");
         out.push_bind_param::<Integer, _>(&self.user_id)?;
         out.push_sql(" UNION SELECT dataset_id FROM collaborators WHERE user_id = ");
         out.push_bind_param::<Integer, _>(&self.user_id)
@@ -347,9 +293,11 @@ impl<DB> diesel::query_builder::QueryFragment<DB> for MyDatasets
 where
     DB: diesel::backend::Backend
         + diesel::sql_types::HasSqlType<Integer>
-        + diesel::sql_types::HasSqlType<BigInt>,
+        + diesel::sql_types::HasSqlType<BigInt>
+        + diesel::sql_types::HasSqlType<Text>,
     i32: diesel::serialize::ToSql<Integer, DB>,
     i64: diesel::serialize::ToSql<BigInt, DB>,
+    OrgRole: diesel::serialize::ToSql<Text, DB>,
 {
     fn walk_ast<'b>(
         &'b self,
@@ -395,7 +343,7 @@ struct SummaryRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     description: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    task_type: String,
+    task_type: TaskType,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     is_public: bool,
 }
@@ -406,14 +354,17 @@ pub fn list_for_dashboard(
     user_id: i32,
     page: i64,
 ) -> QueryResult<Page<DatasetSummary>> {
+    let admin_roles = OrgRole::allowed_to(OrgAction::AdministerDatasets);
     let total = MyDatasets {
         user_id,
+        admin_roles: admin_roles.clone(),
         page: None,
     }
     .get_result::<Total>(conn)?
     .total;
     let rows: Vec<SummaryRow> = MyDatasets {
         user_id,
+        admin_roles,
         page: Some((PAGE_SIZE, Page::<()>::offset(page, PAGE_SIZE))),
     }
     .load(conn)?;
@@ -445,12 +396,15 @@ pub struct OwnerChoice {
 
 /// The owners a user may pick in the new-dataset form, their own account first (one statement).
 pub fn owner_choices(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<OwnerChoice>> {
-    let rows: Vec<(i32, String, String)> = acc::table
+    let rows: Vec<(i32, String, AccountKind)> = acc::table
         .filter(
             acc::id.eq(user_id).or(acc::id.eq_any(
                 memberships::table
                     .filter(memberships::user_id.eq(user_id))
-                    .filter(memberships::role.eq(OrgRole::Admin.as_str()))
+                    .filter(one_of(
+                        memberships::role,
+                        OrgRole::allowed_to(OrgAction::CreateDataset),
+                    ))
                     .select(memberships::org_id),
             )),
         )
@@ -462,51 +416,57 @@ pub fn owner_choices(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<OwnerCh
         .map(|(id, username, kind)| OwnerChoice {
             id,
             username,
-            is_org: kind == "org",
+            is_org: kind == AccountKind::Org,
         })
         .collect();
     choices.sort_by_key(|c| c.id != user_id);
     Ok(choices)
 }
 
-/// A new dataset's fields, already validated.
-pub struct NewDataset<'a> {
-    pub owner: &'a OwnerChoice,
-    pub name: &'a str,
-    pub description: &'a str,
-    pub task_type: &'a str,
-    pub is_public: bool,
+/// Whether `owner_id` already has a dataset named `name` (in any case).
+pub fn name_taken(conn: &mut DbConn, owner_id: i32, name: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        datasets::table
+            .filter(datasets::owner_id.eq(owner_id))
+            .filter(datasets::name_key.eq(name_key(name))),
+    ))
+    .get_result(conn)
 }
 
-/// Creates a dataset with its collaborators (SPEC 4.3): every member of the owning
-/// organization whose default dataset role is not "None" gets that role, and the creator
-/// is administrator. Run inside a write transaction: all or nothing, and a fixed number of
-/// statements whatever the number of members. `Ok(None)` when the name is taken.
-pub fn create(conn: &mut DbConn, actor: &Actor, new: &NewDataset<'_>) -> QueryResult<Option<i32>> {
-    let taken: bool = diesel::select(diesel::dsl::exists(
-        datasets::table
-            .filter(datasets::owner_id.eq(new.owner.id))
-            .filter(datasets::name_key.eq(name_key(new.name))),
-    ))
-    .get_result(conn)?;
-    if taken {
-        return Ok(None);
-    }
+/// A new dataset's fields, already validated.
+pub struct NewDataset<'a> {
+    pub owner_id: i32,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub task_type: TaskType,
+    pub is_public: bool,
+    pub created_by: i32,
+}
+
+/// Inserts a dataset, and its collaborators in the same statements whatever the number of
+/// members (SPEC 4.3): when `fan_out_from` names an organization, every member whose default
+/// dataset role is not "None" gets that role; the creator is administrator. Four statements.
+/// The unique index on `(owner_id, name_key)` decides races.
+pub fn insert(
+    conn: &mut DbConn,
+    new: &NewDataset<'_>,
+    fan_out_from: Option<i32>,
+) -> QueryResult<i32> {
     let now = Utc::now().naive_utc();
     let id: i32 = diesel::insert_into(datasets::table)
         .values((
-            datasets::owner_id.eq(new.owner.id),
+            datasets::owner_id.eq(new.owner_id),
             datasets::name.eq(new.name),
             datasets::name_key.eq(name_key(new.name)),
             datasets::description.eq(new.description),
             datasets::task_type.eq(new.task_type),
             datasets::is_public.eq(new.is_public),
-            datasets::created_by.eq(actor.id),
+            datasets::created_by.eq(new.created_by),
             datasets::created_at.eq(now),
         ))
         .returning(datasets::id)
         .get_result(conn)?;
-    if new.owner.is_org {
+    if let Some(org_id) = fan_out_from {
         diesel::sql_query(
             "INSERT INTO collaborators (dataset_id, user_id, role, created_at) \
              SELECT $1, user_id, default_dataset_role, $2 FROM memberships \
@@ -514,34 +474,12 @@ pub fn create(conn: &mut DbConn, actor: &Actor, new: &NewDataset<'_>) -> QueryRe
         )
         .bind::<Integer, _>(id)
         .bind::<Timestamp, _>(now)
-        .bind::<Integer, _>(new.owner.id)
-        .bind::<Integer, _>(actor.id)
+        .bind::<Integer, _>(org_id)
+        .bind::<Integer, _>(new.created_by)
         .execute(conn)?;
     }
-    diesel::insert_into(collaborators::table)
-        .values((
-            collaborators::dataset_id.eq(id),
-            collaborators::user_id.eq(actor.id),
-            collaborators::role.eq(DatasetRole::Admin.as_str()),
-            collaborators::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    audit::record(
-        conn,
-        Event {
-            account_id: new.owner.id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action: Action::DatasetCreated,
-            subject: Some(new.name),
-            details: if new.is_public {
-                "public".into()
-            } else {
-                "private".into()
-            },
-        },
-    )?;
-    Ok(Some(id))
+    insert_collaborator(conn, id, new.created_by, DatasetRole::Admin)?;
+    Ok(id)
 }
 
 /// A collaborator as the collaborators page shows them.
@@ -565,7 +503,7 @@ pub fn collaborators(
         .filter(collaborators::dataset_id.eq(ds.id))
         .count()
         .get_result(conn)?;
-    let rows: Vec<(i32, String, String, String, Option<i32>)> = collaborators::table
+    let rows: Vec<(i32, String, String, DatasetRole, Option<i32>)> = collaborators::table
         .inner_join(acc::table.on(acc::id.eq(collaborators::user_id)))
         .left_join(
             memberships::table.on(memberships::user_id
@@ -591,7 +529,7 @@ pub fn collaborators(
                 user_id,
                 username,
                 display_name,
-                role: DatasetRole::parse(&role).unwrap_or(DatasetRole::Viewer),
+                role,
                 outside: ds.owner_is_org && membership.is_none(),
             },
         )
@@ -611,7 +549,10 @@ pub fn implicit_admins(conn: &mut DbConn, ds: &Dataset) -> QueryResult<Vec<Strin
         memberships::table
             .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
             .filter(memberships::org_id.eq(ds.owner_id))
-            .filter(memberships::role.eq(OrgRole::Admin.as_str()))
+            .filter(one_of(
+                memberships::role,
+                OrgRole::allowed_to(OrgAction::AdministerDatasets),
+            ))
             .order(acc::username_key)
             .select(acc::username)
             .limit(PAGE_SIZE)
@@ -621,280 +562,86 @@ pub fn implicit_admins(conn: &mut DbConn, ds: &Dataset) -> QueryResult<Vec<Strin
     }
 }
 
-/// Why a collaborator change was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CollaboratorError {
-    UnknownUser,
-    IsOrganization,
-    AlreadyCollaborator,
-    NotCollaborator,
-    /// A manager tried to grant, change or remove the administrator role.
-    AdminOnly,
-}
-
-impl CollaboratorError {
-    pub fn message(&self) -> &'static str {
-        match self {
-            CollaboratorError::UnknownUser => "There is no user with that username.",
-            CollaboratorError::IsOrganization => "That is an organization; only users can be collaborators.",
-            CollaboratorError::AlreadyCollaborator => "That user is already a collaborator on this dataset.",
-            CollaboratorError::NotCollaborator => "That user is not a collaborator on this dataset.",
-            CollaboratorError::AdminOnly => "Only dataset administrators can grant the administrator role or change an administrator.",
-        }
-    }
-}
-
-fn collaborator_role(
+/// A collaborator's role and canonical name, if `user_id` has an entry on the dataset.
+pub fn collaborator(
     conn: &mut DbConn,
     dataset_id: i32,
     user_id: i32,
 ) -> QueryResult<Option<(DatasetRole, String)>> {
-    let row: Option<(String, String)> = collaborators::table
+    collaborators::table
         .inner_join(acc::table.on(acc::id.eq(collaborators::user_id)))
         .filter(collaborators::dataset_id.eq(dataset_id))
         .filter(collaborators::user_id.eq(user_id))
         .select((collaborators::role, acc::username))
         .first(conn)
-        .optional()?;
-    Ok(row.map(|(r, n)| (DatasetRole::parse(&r).unwrap_or(DatasetRole::Viewer), n)))
+        .optional()
 }
 
-fn collab_event(
+/// Inserts a collaborator entry. The unique index decides races (one entry per user).
+pub fn insert_collaborator(
     conn: &mut DbConn,
-    ds: &Dataset,
-    actor: &Actor,
-    action: Action,
-    subject: &str,
-    details: String,
-) -> QueryResult<()> {
-    audit::record(
-        conn,
-        Event {
-            account_id: ds.owner_id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action,
-            subject: Some(subject),
-            details: format!("on {}: {details}", ds.name),
-        },
-    )
-}
-
-/// Adds `username` with `role`; `acting` is the actor's effective role on the dataset.
-pub fn add_collaborator(
-    conn: &mut DbConn,
-    ds: &Dataset,
-    actor: &Actor,
-    acting: DatasetRole,
-    username: &str,
+    dataset_id: i32,
+    user_id: i32,
     role: DatasetRole,
-) -> QueryResult<Result<String, CollaboratorError>> {
-    if !acting.can_assign(role) {
-        return Ok(Err(CollaboratorError::AdminOnly));
-    }
-    let Some(account) = accounts::find_account(conn, username)? else {
-        return Ok(Err(CollaboratorError::UnknownUser));
-    };
-    if account.is_org() {
-        return Ok(Err(CollaboratorError::IsOrganization));
-    }
-    if collaborator_role(conn, ds.id, account.id)?.is_some() {
-        return Ok(Err(CollaboratorError::AlreadyCollaborator));
-    }
+) -> QueryResult<()> {
     diesel::insert_into(collaborators::table)
         .values((
-            collaborators::dataset_id.eq(ds.id),
-            collaborators::user_id.eq(account.id),
-            collaborators::role.eq(role.as_str()),
+            collaborators::dataset_id.eq(dataset_id),
+            collaborators::user_id.eq(user_id),
+            collaborators::role.eq(role),
             collaborators::created_at.eq(Utc::now().naive_utc()),
         ))
-        .execute(conn)?;
-    collab_event(
-        conn,
-        ds,
-        actor,
-        Action::CollaboratorAdded,
-        &account.username,
-        format!("as {}", role.label()),
-    )?;
-    Ok(Ok(account.username))
+        .execute(conn)
+        .map(drop)
 }
 
-/// Changes a collaborator's role; managers can neither grant nor change administrators.
-pub fn change_collaborator(
+pub fn set_collaborator_role(
     conn: &mut DbConn,
-    ds: &Dataset,
-    actor: &Actor,
-    acting: DatasetRole,
+    dataset_id: i32,
     user_id: i32,
     role: DatasetRole,
-) -> QueryResult<Result<(), CollaboratorError>> {
-    let Some((old, username)) = collaborator_role(conn, ds.id, user_id)? else {
-        return Ok(Err(CollaboratorError::NotCollaborator));
-    };
-    if !acting.can_assign(old) || !acting.can_assign(role) {
-        return Ok(Err(CollaboratorError::AdminOnly));
-    }
-    if old == role {
-        return Ok(Ok(()));
-    }
+) -> QueryResult<()> {
     diesel::update(
         collaborators::table
-            .filter(collaborators::dataset_id.eq(ds.id))
+            .filter(collaborators::dataset_id.eq(dataset_id))
             .filter(collaborators::user_id.eq(user_id)),
     )
-    .set(collaborators::role.eq(role.as_str()))
-    .execute(conn)?;
-    collab_event(
-        conn,
-        ds,
-        actor,
-        Action::CollaboratorRoleChanged,
-        &username,
-        format!("from {} to {}", old.label(), role.label()),
-    )?;
-    Ok(Ok(()))
+    .set(collaborators::role.eq(role))
+    .execute(conn)
+    .map(drop)
 }
 
-/// Removes a collaborator; managers cannot remove administrators.
-pub fn remove_collaborator(
-    conn: &mut DbConn,
-    ds: &Dataset,
-    actor: &Actor,
-    acting: DatasetRole,
-    user_id: i32,
-) -> QueryResult<Result<String, CollaboratorError>> {
-    let Some((old, username)) = collaborator_role(conn, ds.id, user_id)? else {
-        return Ok(Err(CollaboratorError::NotCollaborator));
-    };
-    if !acting.can_assign(old) {
-        return Ok(Err(CollaboratorError::AdminOnly));
-    }
+pub fn delete_collaborator(conn: &mut DbConn, dataset_id: i32, user_id: i32) -> QueryResult<()> {
     diesel::delete(
         collaborators::table
-            .filter(collaborators::dataset_id.eq(ds.id))
+            .filter(collaborators::dataset_id.eq(dataset_id))
             .filter(collaborators::user_id.eq(user_id)),
     )
-    .execute(conn)?;
-    collab_event(
-        conn,
-        ds,
-        actor,
-        Action::CollaboratorRemoved,
-        &username,
-        String::new(),
-    )?;
-    Ok(Ok(username))
+    .execute(conn)
+    .map(drop)
 }
 
 /// Saves description, task type and visibility.
 pub fn update_settings(
     conn: &mut DbConn,
-    ds: &Dataset,
-    actor: &Actor,
+    dataset_id: i32,
     description: &str,
-    task_type: &str,
+    task_type: TaskType,
     is_public: bool,
 ) -> QueryResult<()> {
-    diesel::update(datasets::table.find(ds.id))
+    diesel::update(datasets::table.find(dataset_id))
         .set((
             datasets::description.eq(description),
             datasets::task_type.eq(task_type),
             datasets::is_public.eq(is_public),
         ))
-        .execute(conn)?;
-    let mut changed = Vec::new();
-    if ds.description != description {
-        changed.push("description".to_string());
-    }
-    if ds.task_type != task_type {
-        changed.push(format!("task type to {}", task_type_label(task_type)));
-    }
-    if ds.is_public != is_public {
-        changed.push(if is_public {
-            "made public".into()
-        } else {
-            "made private".into()
-        });
-    }
-    if changed.is_empty() {
-        return Ok(());
-    }
-    audit::record(
-        conn,
-        Event {
-            account_id: ds.owner_id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action: Action::DatasetSettingsChanged,
-            subject: Some(&ds.name),
-            details: changed.join(", "),
-        },
-    )
+        .execute(conn)
+        .map(drop)
 }
 
-/// Deletes the dataset and its collaborators.
-pub fn delete(conn: &mut DbConn, ds: &Dataset, actor: &Actor) -> QueryResult<()> {
-    diesel::delete(datasets::table.find(ds.id)).execute(conn)?;
-    audit::record(
-        conn,
-        Event {
-            account_id: ds.owner_id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action: Action::DatasetDeleted,
-            subject: Some(&ds.name),
-            details: String::new(),
-        },
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn effective_role_is_the_highest_that_applies() {
-        use Access::*;
-        let e = Access::effective;
-        assert_eq!(e(1, Some(1), None, None, false), Some(Owner));
-        assert_eq!(
-            e(
-                9,
-                Some(1),
-                Some(OrgRole::Admin),
-                Some(DatasetRole::Viewer),
-                false
-            ),
-            Some(OrgAdmin)
-        );
-        assert_eq!(
-            e(
-                9,
-                Some(1),
-                Some(OrgRole::Member),
-                Some(DatasetRole::Reviewer),
-                true
-            ),
-            Some(Collaborator(DatasetRole::Reviewer))
-        );
-        assert_eq!(
-            e(9, Some(1), Some(OrgRole::Member), None, true),
-            Some(Public)
-        );
-        assert_eq!(e(9, Some(1), Some(OrgRole::Member), None, false), None);
-        assert_eq!(e(9, None, None, None, false), None);
-        assert_eq!(e(9, None, None, None, true), Some(Public));
-    }
-
-    #[test]
-    fn dataset_names() {
-        assert!(check_dataset_name("cars-2024").is_ok());
-        assert!(check_dataset_name("settings").is_err());
-        assert!(check_dataset_name("Members").is_err());
-        assert!(check_dataset_name("x").is_err());
-        assert!(check_dataset_name("a/b").is_err());
-        // Account-level words are fine as dataset names.
-        assert!(check_dataset_name("login").is_ok());
-    }
+/// Deletes the dataset; its collaborators go with it (the foreign key cascades).
+pub fn delete(conn: &mut DbConn, dataset_id: i32) -> QueryResult<()> {
+    diesel::delete(datasets::table.find(dataset_id))
+        .execute(conn)
+        .map(drop)
 }

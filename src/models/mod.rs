@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod datasets;
 pub mod orgs;
+pub mod sessions;
 
 /// Rows on one page of a list.
 pub const PAGE_SIZE: i64 = 50;
@@ -47,4 +48,70 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
         }
     }
     "\u{7f}".to_string()
+}
+
+/// `column IN (?, ?, ...)` over a list of values known when the program is built (the roles
+/// the permission table allows an action): unlike diesel's `eq_any`, the statement stays in
+/// SQLite's prepared-statement cache, keyed by its text (which the list's length fixes).
+pub fn one_of<C, T>(column: C, values: Vec<T>) -> OneOf<C, T> {
+    OneOf { column, values }
+}
+
+#[derive(Debug, Clone)]
+pub struct OneOf<C, T> {
+    column: C,
+    values: Vec<T>,
+}
+
+impl<C, T> diesel::expression::Expression for OneOf<C, T>
+where
+    C: diesel::expression::Expression,
+{
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<C, T, QS> diesel::expression::AppearsOnTable<QS> for OneOf<C, T> where
+    C: diesel::expression::AppearsOnTable<QS>
+{
+}
+
+impl<C, T, QS> diesel::expression::SelectableExpression<QS> for OneOf<C, T> where
+    C: diesel::expression::SelectableExpression<QS>
+{
+}
+
+impl<C, T, G> diesel::expression::ValidGrouping<G> for OneOf<C, T>
+where
+    C: diesel::expression::ValidGrouping<G>,
+{
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C, T> diesel::query_builder::QueryId for OneOf<C, T> {
+    type QueryId = ();
+    // Keyed by the SQL text: two lists of different lengths are different statements.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C, T, DB> diesel::query_builder::QueryFragment<DB> for OneOf<C, T>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<C::SqlType>,
+    C: diesel::expression::Expression + diesel::query_builder::QueryFragment<DB>,
+    T: diesel::serialize::ToSql<C::SqlType, DB> + std::fmt::Debug,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (");
+        for (i, value) in self.values.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<C::SqlType, T>(value)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
 }

@@ -1,15 +1,15 @@
-//! Organizations and their memberships, with the rules of SPEC 4: one membership per user,
-//! at least one administrator, removal and leaving revoke dataset access. Each rule is one
-//! function that runs inside the caller's write transaction.
+//! Organizations and their memberships: the rows and the statements. The rules (SPEC 4) are
+//! in `app::orgs`, which calls these inside its write transaction.
 
 use chrono::Utc;
 use diesel::prelude::*;
 
-use crate::db::{lock_org, DbConn};
-use crate::models::accounts::{self, name_key, AccountKind};
-use crate::models::audit::{self, Action, Event};
+use crate::db::{DbConn, WriteTx};
+use crate::domain::kinds::AccountKind;
+use crate::domain::names::name_key;
+use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole};
+use crate::models::accounts;
 use crate::models::{prefix_upper_bound, Page, PAGE_SIZE};
-use crate::roles::{default_role_label, DatasetRole, OrgRole};
 use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations};
 
 /// An organization as its pages show it.
@@ -40,14 +40,61 @@ impl Org {
     }
 }
 
-/// Who acts: the signed-in user's id and name (copied into the audit log).
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub id: i32,
-    pub name: String,
+type OrgTuple = (i32, String, String, String, String, i32);
+
+fn org_from((id, username, display_name, description, contact_email, count): OrgTuple) -> Org {
+    Org {
+        id,
+        username,
+        display_name,
+        description,
+        contact_email,
+        member_count: count.into(),
+    }
 }
 
-/// The organization named `name` and `user_id`'s role in it (one statement).
+macro_rules! org_by_name {
+    ($name:expr) => {
+        acc::table
+            .inner_join(organizations::table.on(organizations::id.eq(acc::id)))
+            .filter(acc::username_key.eq(name_key($name)))
+            .select((
+                acc::id,
+                acc::username,
+                acc::display_name,
+                organizations::description,
+                organizations::contact_email,
+                organizations::member_count,
+            ))
+    };
+}
+
+/// The organization named `name`, its row locked until the transaction ends: every change to
+/// an organization, its memberships or its datasets takes this lock first.
+pub fn lock(tx: &mut WriteTx<'_>, name: &str) -> QueryResult<Option<Org>> {
+    Ok(crate::first_locked!(tx, OrgTuple, org_by_name!(name))?.map(org_from))
+}
+
+/// Takes the organization's lock when `owner` names one (a dataset's owner); nothing when it
+/// names a user or nothing.
+pub fn lock_if_org(tx: &mut WriteTx<'_>, owner: &str) -> QueryResult<()> {
+    if crate::db::is_sqlite(tx) {
+        return Ok(());
+    }
+    lock(tx, owner).map(drop)
+}
+
+/// `user_id`'s role in the organization, if a member.
+pub fn role_of(conn: &mut DbConn, org_id: i32, user_id: i32) -> QueryResult<Option<OrgRole>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select(memberships::role)
+        .first(conn)
+        .optional()
+}
+
+/// The organization named `name` and `user_id`'s role in it (one statement; for pages).
 pub fn find_with_role(
     conn: &mut DbConn,
     name: &str,
@@ -62,31 +109,19 @@ pub fn find_with_role(
         )
         .filter(acc::username_key.eq(name_key(name)))
         .select((
-            acc::id,
-            acc::username,
-            acc::display_name,
-            organizations::description,
-            organizations::contact_email,
-            organizations::member_count,
+            (
+                acc::id,
+                acc::username,
+                acc::display_name,
+                organizations::description,
+                organizations::contact_email,
+                organizations::member_count,
+            ),
             memberships::role.nullable(),
         ))
-        .first::<(i32, String, String, String, String, i32, Option<String>)>(conn)
+        .first::<(OrgTuple, Option<OrgRole>)>(conn)
         .optional()?;
-    Ok(row.map(
-        |(id, username, display_name, description, contact_email, count, role)| {
-            (
-                Org {
-                    id,
-                    username,
-                    display_name,
-                    description,
-                    contact_email,
-                    member_count: count.into(),
-                },
-                role.as_deref().and_then(OrgRole::parse),
-            )
-        },
-    ))
+    Ok(row.map(|(org, role)| (org_from(org), role)))
 }
 
 /// The organizations a user belongs to, by name, for the profile menu (bounded).
@@ -109,9 +144,16 @@ pub struct UserOrg {
     pub admins: i64,
 }
 
+impl UserOrg {
+    /// Whether the user is its last administrator, who cannot leave (SPEC 4.1).
+    pub fn is_last_admin(&self) -> bool {
+        is_last_admin(self.role, self.admins)
+    }
+}
+
 /// The user's organizations with their role and the number of administrators (two statements).
 pub fn user_orgs(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<UserOrg>> {
-    let rows: Vec<(i32, String, String, String)> = memberships::table
+    let rows: Vec<(i32, String, String, OrgRole)> = memberships::table
         .inner_join(acc::table.on(acc::id.eq(memberships::org_id)))
         .filter(memberships::user_id.eq(user_id))
         .order(acc::username_key)
@@ -127,7 +169,7 @@ pub fn user_orgs(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<UserOrg>> {
                     .select(mine.field(memberships::org_id)),
             ),
         )
-        .filter(memberships::role.eq(OrgRole::Admin.as_str()))
+        .filter(memberships::role.eq(OrgRole::Admin))
         .group_by(memberships::org_id)
         .select((memberships::org_id, diesel::dsl::count_star()))
         .load::<(i32, i64)>(conn)?
@@ -138,46 +180,32 @@ pub fn user_orgs(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<UserOrg>> {
         .map(|(id, username, display_name, role)| UserOrg {
             username,
             display_name,
-            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
+            role,
             admins: counts.get(&id).copied().unwrap_or(0),
         })
         .collect())
 }
 
-/// Creates an organization with `creator` as its administrator. `Ok(None)` when the name is
-/// taken by a user or an organization.
-pub fn create(
+/// Inserts a new organization's account and organization rows; returns its id. The unique
+/// index on names decides races.
+pub fn insert(
     conn: &mut DbConn,
-    creator: &Actor,
+    creator_id: i32,
     username: &str,
     display_name: &str,
-) -> QueryResult<Option<i32>> {
-    if accounts::name_taken(conn, username)? {
-        return Ok(None);
-    }
+) -> QueryResult<i32> {
     let id = accounts::insert_account(conn, username, AccountKind::Org, display_name)?;
     diesel::insert_into(organizations::table)
         .values((
             organizations::id.eq(id),
-            organizations::created_by.eq(creator.id),
+            organizations::created_by.eq(creator_id),
         ))
         .execute(conn)?;
-    insert_membership(conn, id, creator.id, &creator.name, OrgRole::Admin, None)?;
-    audit::record(
-        conn,
-        Event {
-            account_id: id,
-            actor_id: Some(creator.id),
-            actor_name: &creator.name,
-            action: Action::OrgCreated,
-            subject: Some(username),
-            details: String::new(),
-        },
-    )?;
-    Ok(Some(id))
+    Ok(id)
 }
 
-fn insert_membership(
+/// Inserts a membership. The unique indexes decide races (one membership per user).
+pub fn insert_membership(
     conn: &mut DbConn,
     org_id: i32,
     user_id: i32,
@@ -190,8 +218,8 @@ fn insert_membership(
             memberships::org_id.eq(org_id),
             memberships::user_id.eq(user_id),
             memberships::username_key.eq(name_key(username)),
-            memberships::role.eq(role.as_str()),
-            memberships::default_dataset_role.eq(default_role.map(DatasetRole::as_str)),
+            memberships::role.eq(role),
+            memberships::default_dataset_role.eq(default_role),
             memberships::created_at.eq(Utc::now().naive_utc()),
         ))
         .execute(conn)
@@ -210,16 +238,16 @@ pub struct Member {
 
 impl Member {
     pub fn default_role_value(&self) -> &'static str {
-        crate::roles::default_role_value(self.default_role)
+        crate::domain::roles::default_role_value(self.default_role)
     }
 
     pub fn default_role_label(&self) -> &'static str {
-        default_role_label(self.default_role)
+        crate::domain::roles::default_role_label(self.default_role)
     }
 }
 
 /// user id, username, display name, organization role, default dataset role.
-type MemberRow = (i32, String, String, String, Option<String>);
+type MemberRow = (i32, String, String, OrgRole, Option<DatasetRole>);
 
 /// One page of members ordered by name, optionally those whose name starts with `prefix`;
 /// served by the `(org_id, username_key)` index. One statement (two with a prefix: the
@@ -268,13 +296,15 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
     };
     let items = rows
         .into_iter()
-        .map(|(user_id, username, display_name, role, default)| Member {
-            user_id,
-            username,
-            display_name,
-            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-            default_role: default.as_deref().and_then(DatasetRole::parse),
-        })
+        .map(
+            |(user_id, username, display_name, role, default_role)| Member {
+                user_id,
+                username,
+                display_name,
+                role,
+                default_role,
+            },
+        )
         .collect();
     Ok(Page {
         items,
@@ -284,185 +314,76 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
     })
 }
 
-/// Why a membership change was refused; each says what to do instead.
-#[derive(Debug, PartialEq, Eq)]
-pub enum MemberError {
-    UnknownUser,
-    IsOrganization,
-    AlreadyMember,
-    NotMember,
-    LastAdmin,
+/// A member's id, canonical name and roles.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub user_id: i32,
+    pub username: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
 }
 
-impl MemberError {
-    pub fn message(&self, org: &str) -> String {
-        match self {
-            MemberError::UnknownUser => "There is no user with that username.".into(),
-            MemberError::IsOrganization => "That is an organization; only users can be members.".into(),
-            MemberError::AlreadyMember => format!("That user is already a member of {org}."),
-            MemberError::NotMember => format!("That user is not a member of {org}."),
-            MemberError::LastAdmin => format!(
-                "{org} must keep at least one administrator. Make another member an administrator first, or delete the organization in its settings."
-            ),
-        }
-    }
-}
-
-fn member_row(
+/// The member of the organization named `username` (any case), if there is one.
+pub fn member_by_name(
     conn: &mut DbConn,
     org_id: i32,
-    user_id: i32,
-) -> QueryResult<Option<(String, Option<String>, String)>> {
+    username: &str,
+) -> QueryResult<Option<Membership>> {
     memberships::table
         .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
         .filter(memberships::org_id.eq(org_id))
-        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::username_key.eq(name_key(username)))
         .select((
+            memberships::user_id,
+            acc::username,
             memberships::role,
             memberships::default_dataset_role,
-            acc::username,
         ))
-        .first(conn)
+        .first::<(i32, String, OrgRole, Option<DatasetRole>)>(conn)
         .optional()
+        .map(|row| {
+            row.map(|(user_id, username, role, default_role)| Membership {
+                user_id,
+                username,
+                role,
+                default_role,
+            })
+        })
 }
 
-/// Whether `role` is the organization's only administrator role (SPEC 4.1).
-pub fn is_last_admin(conn: &mut DbConn, org_id: i32, role: OrgRole) -> QueryResult<bool> {
-    Ok(role.is_admin() && admin_count(conn, org_id)? <= 1)
-}
-
-fn admin_count(conn: &mut DbConn, org_id: i32) -> QueryResult<i64> {
+/// How many administrators the organization has.
+pub fn admin_count(conn: &mut DbConn, org_id: i32) -> QueryResult<i64> {
     memberships::table
         .filter(memberships::org_id.eq(org_id))
-        .filter(memberships::role.eq(OrgRole::Admin.as_str()))
+        .filter(memberships::role.eq(OrgRole::Admin))
         .count()
         .get_result(conn)
 }
 
-/// Adds `username` to the organization.
-pub fn add_member(
+/// Sets a member's organization role and default dataset role.
+pub fn set_member_roles(
     conn: &mut DbConn,
     org_id: i32,
-    actor: &Actor,
-    username: &str,
-    role: OrgRole,
-    default_role: Option<DatasetRole>,
-) -> QueryResult<Result<String, MemberError>> {
-    lock_org(conn, org_id)?;
-    let Some(account) = accounts::find_account(conn, username)? else {
-        return Ok(Err(MemberError::UnknownUser));
-    };
-    if account.is_org() {
-        return Ok(Err(MemberError::IsOrganization));
-    }
-    if member_row(conn, org_id, account.id)?.is_some() {
-        return Ok(Err(MemberError::AlreadyMember));
-    }
-    insert_membership(
-        conn,
-        org_id,
-        account.id,
-        &account.username,
-        role,
-        default_role,
-    )?;
-    audit::record(
-        conn,
-        Event {
-            account_id: org_id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action: Action::MemberAdded,
-            subject: Some(&account.username),
-            details: format!(
-                "as {}, default dataset role {}",
-                role.label(),
-                default_role_label(default_role)
-            ),
-        },
-    )?;
-    Ok(Ok(account.username))
-}
-
-/// Sets a member's organization role and default dataset role; the last administrator
-/// cannot be demoted. Writes one audit event per change.
-pub fn update_member(
-    conn: &mut DbConn,
-    org_id: i32,
-    actor: &Actor,
     user_id: i32,
     role: OrgRole,
     default_role: Option<DatasetRole>,
-) -> QueryResult<Result<(), MemberError>> {
-    lock_org(conn, org_id)?;
-    let Some((old_role, old_default, username)) = member_row(conn, org_id, user_id)? else {
-        return Ok(Err(MemberError::NotMember));
-    };
-    let old_role = OrgRole::parse(&old_role).unwrap_or(OrgRole::Member);
-    let old_default = old_default.as_deref().and_then(DatasetRole::parse);
-    if old_role.is_admin() && !role.is_admin() && admin_count(conn, org_id)? <= 1 {
-        return Ok(Err(MemberError::LastAdmin));
-    }
-    if old_role == role && old_default == default_role {
-        return Ok(Ok(()));
-    }
+) -> QueryResult<()> {
     diesel::update(
         memberships::table
             .filter(memberships::org_id.eq(org_id))
             .filter(memberships::user_id.eq(user_id)),
     )
     .set((
-        memberships::role.eq(role.as_str()),
-        memberships::default_dataset_role.eq(default_role.map(DatasetRole::as_str)),
+        memberships::role.eq(role),
+        memberships::default_dataset_role.eq(default_role),
     ))
-    .execute(conn)?;
-    let mut event = |action, details| {
-        audit::record(
-            conn,
-            Event {
-                account_id: org_id,
-                actor_id: Some(actor.id),
-                actor_name: &actor.name,
-                action,
-                subject: Some(&username),
-                details,
-            },
-        )
-    };
-    if old_role != role {
-        event(
-            Action::MemberRoleChanged,
-            format!("from {} to {}", old_role.label(), role.label()),
-        )?;
-    }
-    if old_default != default_role {
-        event(
-            Action::MemberDefaultRoleChanged,
-            format!(
-                "from {} to {}",
-                default_role_label(old_default),
-                default_role_label(default_role)
-            ),
-        )?;
-    }
-    Ok(Ok(()))
+    .execute(conn)
+    .map(drop)
 }
 
-/// Removes a member (`actor` is an administrator) or lets one leave (`actor` is the member):
-/// their collaborator entries on the organization's datasets go in the same transaction.
-pub fn remove_member(
-    conn: &mut DbConn,
-    org_id: i32,
-    actor: &Actor,
-    user_id: i32,
-) -> QueryResult<Result<String, MemberError>> {
-    lock_org(conn, org_id)?;
-    let Some((role, _, username)) = member_row(conn, org_id, user_id)? else {
-        return Ok(Err(MemberError::NotMember));
-    };
-    if role == OrgRole::Admin.as_str() && admin_count(conn, org_id)? <= 1 {
-        return Ok(Err(MemberError::LastAdmin));
-    }
+/// Deletes a membership and, with it, the member's collaborator entries on the
+/// organization's datasets (SPEC 4.5: removing a member revokes their access).
+pub fn delete_membership(conn: &mut DbConn, org_id: i32, user_id: i32) -> QueryResult<()> {
     diesel::delete(
         collaborators::table
             .filter(collaborators::user_id.eq(user_id))
@@ -480,74 +401,33 @@ pub fn remove_member(
             .filter(memberships::org_id.eq(org_id))
             .filter(memberships::user_id.eq(user_id)),
     )
-    .execute(conn)?;
-    let leaving = actor.id == user_id;
-    audit::record(
-        conn,
-        Event {
-            account_id: org_id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action: if leaving {
-                Action::MemberLeft
-            } else {
-                Action::MemberRemoved
-            },
-            subject: if leaving { None } else { Some(&username) },
-            details: String::new(),
-        },
-    )?;
-    Ok(Ok(username))
+    .execute(conn)
+    .map(drop)
 }
 
-/// Saves the organization's profile; records which fields changed.
-pub fn update_settings(
+/// Saves the organization's profile.
+pub fn update_profile(
     conn: &mut DbConn,
-    org: &Org,
-    actor: &Actor,
+    org_id: i32,
     display_name: &str,
     description: &str,
     contact_email: &str,
 ) -> QueryResult<()> {
-    let mut changed = Vec::new();
-    if org.display_name != display_name {
-        changed.push("display name");
-    }
-    if org.description != description {
-        changed.push("description");
-    }
-    if org.contact_email != contact_email {
-        changed.push("contact email");
-    }
-    if changed.is_empty() {
-        return Ok(());
-    }
-    diesel::update(acc::table.find(org.id))
+    diesel::update(acc::table.find(org_id))
         .set(acc::display_name.eq(display_name))
         .execute(conn)?;
-    diesel::update(organizations::table.find(org.id))
+    diesel::update(organizations::table.find(org_id))
         .set((
             organizations::description.eq(description),
             organizations::contact_email.eq(contact_email),
         ))
-        .execute(conn)?;
-    audit::record(
-        conn,
-        Event {
-            account_id: org.id,
-            actor_id: Some(actor.id),
-            actor_name: &actor.name,
-            action: Action::OrgSettingsChanged,
-            subject: None,
-            details: changed.join(", "),
-        },
-    )
+        .execute(conn)
+        .map(drop)
 }
 
 /// Deletes the organization: its memberships, datasets, collaborators and audit log go
 /// with it (foreign keys cascade from the account row), and the name becomes free.
 pub fn delete(conn: &mut DbConn, org_id: i32) -> QueryResult<()> {
-    lock_org(conn, org_id)?;
     diesel::delete(acc::table.find(org_id))
         .execute(conn)
         .map(drop)

@@ -74,12 +74,13 @@ db_test!(async fn usernames_are_unique_ignoring_case(app) {
 });
 
 db_test!(async fn the_database_enforces_the_namespace(app) {
-    use colabel::models::accounts::{insert_account, AccountKind};
+    use colabel::domain::kinds::AccountKind;
+    use colabel::models::accounts::insert_account;
     let r = app.with_db(|c| {
         insert_account(c, "Taken", AccountKind::User, "").unwrap();
         insert_account(c, "tAKEN", AccountKind::Org, "")
     });
-    assert!(colabel::errors::is_unique_violation(&r.unwrap_err()), "the unique index refuses it");
+    assert!(colabel::db::is_unique_violation(&r.unwrap_err()), "the unique index refuses it");
 });
 
 db_test!(async fn simultaneous_signups_of_one_name_make_one_account(app) {

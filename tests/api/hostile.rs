@@ -681,7 +681,7 @@ fn has_control(s: &str) -> bool {
 fn loose_email(s: &str) -> bool {
     s.len() <= 254
         && !s.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || colabel::models::accounts::is_invisible_format(c)
+            c.is_whitespace() || c.is_control() || colabel::domain::names::is_invisible_format(c)
         })
         && s.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -707,7 +707,7 @@ fn expect(kind: Kind, value: &str) -> Expect {
         Kind::Owner => No(404, NOT_FOUND),
         Kind::Text(max) if t.chars().count() > max => No(422, AT_MOST),
         Kind::Text(_) if has_control(t) => No(422, CONTROL),
-        Kind::Text(_) if t.chars().any(colabel::models::accounts::is_bidi_control) => No(422, BIDI),
+        Kind::Text(_) if t.chars().any(colabel::domain::names::is_bidi_control) => No(422, BIDI),
         Kind::Text(_) => Yes,
         Kind::Email if loose_email(t) => Yes,
         Kind::Email => No(422, BAD_EMAIL),

@@ -1,6 +1,6 @@
 //! The authorization matrix (issue 5): every route of `colabel::routes::ROUTES`, for every
 //! kind of actor, on private and public datasets of an organization and of a person, is
-//! checked against what SPEC section 2's permission table (`colabel::roles`) says. A route
+//! checked against what SPEC section 2's permission table (`colabel::domain::roles`) says. A route
 //! the matrix does not know fails the test. Refused POSTs, and every GET, change nothing.
 //!
 //! Allowed POSTs send a harmless probe (an invalid form, an unchanged role, removing the
@@ -8,8 +8,8 @@
 //! actions that cannot be probed harmlessly (leaving, removing a collaborator) run against a
 //! fresh copy of the fixture.
 
-use colabel::models::datasets::Access;
-use colabel::roles::{DatasetAction, DatasetRole, OrgAction, OrgRole};
+use colabel::domain::access::Access;
+use colabel::domain::roles::{DatasetAction, DatasetRole, OrgAction, OrgRole};
 use reqwest::StatusCode;
 
 use crate::db_test;

@@ -108,35 +108,38 @@ fn member_count(app: &TestApp, org_id: i32) -> i64 {
     })
 }
 
-/// Creates the dataset `owner/name` as `creator`, the way the app does (members join with
-/// their default dataset role), and returns its id.
+/// Creates the dataset `owner/name` as `creator`, the way the app does (its use case:
+/// members join with their default dataset role), and returns its id.
 fn make_dataset(app: &TestApp, owner: &str, creator: &str, name: &str) -> i32 {
+    use colabel::app::datasets::{create, CreateDataset};
+    use colabel::app::Principal;
+    use colabel::domain::kinds::TaskType;
     use colabel::models::accounts::find_account;
-    use colabel::models::datasets::{create, NewDataset, OwnerChoice};
-    use colabel::models::orgs::Actor;
     app.with_db(|c| {
-        let o = find_account(c, owner).unwrap().unwrap();
         let u = find_account(c, creator).unwrap().unwrap();
-        let choice = OwnerChoice {
-            id: o.id,
-            username: o.username.clone(),
-            is_org: o.is_org(),
-        };
-        let actor = Actor {
-            id: u.id,
-            name: u.username.clone(),
-        };
-        let new = NewDataset {
-            owner: &choice,
-            name,
-            description: "",
-            task_type: "bboxes",
+        let cmd = CreateDataset {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            description: String::new(),
+            task_type: Some(TaskType::Bboxes),
             is_public: false,
         };
-        colabel::db::write_tx(c, |c| create(c, &actor, &new))
-            .unwrap()
-            .expect("dataset name is free")
+        colabel::db::write_tx(c, |tx| {
+            create(tx, &Principal::session(u.id, u.username), cmd)
+        })
+        .expect("dataset name is free");
+        let o = find_account(c, owner).unwrap().unwrap();
+        id_of_dataset(c, o.id, name)
     })
+}
+
+fn id_of_dataset(c: &mut colabel::db::DbConn, owner_id: i32, name: &str) -> i32 {
+    datasets::table
+        .filter(datasets::owner_id.eq(owner_id))
+        .filter(datasets::name_key.eq(name.to_ascii_lowercase()))
+        .select(datasets::id)
+        .first(c)
+        .unwrap()
 }
 
 fn add_collaborator(app: &TestApp, dataset: i32, user: &str, role: &str) {

@@ -5,11 +5,11 @@ use actix_session::SessionExt;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::errors::ErrorPage;
-use crate::web::Layout;
+use crate::html::error::ErrorPage;
+use crate::html::layout::Layout;
 
 #[derive(Template)]
 #[template(path = "errors/error.html")]
@@ -62,9 +62,18 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     if info.is_none() && is_html {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
-    let status = res.status();
-    let info = info.unwrap_or_else(|| default_page(status));
-    let session = res.request().get_session();
+    let info = info.unwrap_or_else(|| default_page(res.status()));
+    let (req, old) = res.into_parts();
+    let new = page_response(&req, &old, &info);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}
+
+/// `old` as an HTML page in the layout: its status and headers, the page's text as body.
+fn page_response<B>(req: &HttpRequest, old: &HttpResponse<B>, info: &ErrorPage) -> HttpResponse {
+    let status = old.status();
+    let session = req.get_session();
     let page = ErrorTemplate {
         ctx: Layout::bare(&session, &info.title),
         status: status.as_u16(),
@@ -74,15 +83,11 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     let body = page
         .render()
         .unwrap_or_else(|_| format!("{} {}", status.as_u16(), info.title));
-    let (req, old) = res.into_parts();
     let mut new = HttpResponse::build(status);
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             new.append_header((name.clone(), value.clone()));
         }
     }
-    let new = new.content_type("text/html; charset=utf-8").body(body);
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, new).map_into_right_body(),
-    ))
+    new.content_type("text/html; charset=utf-8").body(body)
 }

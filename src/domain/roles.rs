@@ -1,15 +1,18 @@
 //! Roles and the permission table of SPEC section 2, kept as data.
 //!
-//! Every authorization decision in handlers and templates goes through [`OrgRole::can`] and
-//! [`DatasetRole::can`], which read the two tables below. Roles are ordered from least to most.
+//! Every authorization decision goes through [`OrgRole::can`] and [`DatasetRole::can`], which
+//! read the two tables below: the use cases ask them before they act, and templates ask the
+//! same questions to decide which controls to show. Roles are ordered from least to most.
 
 use std::fmt;
 
-/// A role within an organization.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OrgRole {
-    Member,
-    Admin,
+text_enum! {
+    /// A role within an organization.
+    #[derive(PartialOrd, Ord)]
+    pub enum OrgRole {
+        Member = "member",
+        Admin = "admin",
+    }
 }
 
 /// What an organization role may do.
@@ -21,6 +24,8 @@ pub enum OrgAction {
     CreateDataset,
     /// Manage memberships and settings (and read the audit log).
     Manage,
+    /// Administer every dataset the organization owns (SPEC 2, effective role).
+    AdministerDatasets,
 }
 
 /// Rows: actions; columns: member, administrator.
@@ -28,16 +33,19 @@ const ORG_PERMISSIONS: &[(OrgAction, [bool; 2])] = &[
     (OrgAction::View, [true, true]),
     (OrgAction::CreateDataset, [false, true]),
     (OrgAction::Manage, [false, true]),
+    (OrgAction::AdministerDatasets, [false, true]),
 ];
 
-/// A collaborator role on a dataset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DatasetRole {
-    Viewer,
-    Labeler,
-    Reviewer,
-    Manager,
-    Admin,
+text_enum! {
+    /// A collaborator role on a dataset.
+    #[derive(PartialOrd, Ord)]
+    pub enum DatasetRole {
+        Viewer = "viewer",
+        Labeler = "labeler",
+        Reviewer = "reviewer",
+        Manager = "manager",
+        Admin = "admin",
+    }
 }
 
 /// What a dataset role may do.
@@ -68,8 +76,6 @@ const DATASET_PERMISSIONS: &[(DatasetAction, [bool; 5])] = &[
 ];
 
 impl OrgRole {
-    pub const ALL: [OrgRole; 2] = [OrgRole::Member, OrgRole::Admin];
-
     pub fn can(self, action: OrgAction) -> bool {
         ORG_PERMISSIONS
             .iter()
@@ -77,16 +83,13 @@ impl OrgRole {
             .is_some_and(|(_, allowed)| allowed[self as usize])
     }
 
-    /// The value stored in the database and sent by forms.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Member => "member",
-            OrgRole::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    /// The roles that may do `action`, least first (for queries that select by permission).
+    pub fn allowed_to(action: OrgAction) -> Vec<OrgRole> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.can(action))
+            .collect()
     }
 
     pub fn label(self) -> &'static str {
@@ -101,15 +104,14 @@ impl OrgRole {
     }
 }
 
-impl DatasetRole {
-    pub const ALL: [DatasetRole; 5] = [
-        DatasetRole::Viewer,
-        DatasetRole::Labeler,
-        DatasetRole::Reviewer,
-        DatasetRole::Manager,
-        DatasetRole::Admin,
-    ];
+/// SPEC 4.1: whether taking the role `role` away from a member (demoting, removing, or
+/// leaving) would leave the organization without an administrator, when it has `admins`.
+/// The use cases refuse such a change; pages ask the same question to say so beforehand.
+pub fn is_last_admin(role: OrgRole, admins: i64) -> bool {
+    role.is_admin() && admins <= 1
+}
 
+impl DatasetRole {
     pub fn can(self, action: DatasetAction) -> bool {
         DATASET_PERMISSIONS
             .iter()
@@ -124,18 +126,13 @@ impl DatasetRole {
             && (target != DatasetRole::Admin || self.can(DatasetAction::ManageSettings))
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatasetRole::Viewer => "viewer",
-            DatasetRole::Labeler => "labeler",
-            DatasetRole::Reviewer => "reviewer",
-            DatasetRole::Manager => "manager",
-            DatasetRole::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    /// The roles this role may give (empty without `ManageCollaborators`).
+    pub fn assignable(self) -> Vec<DatasetRole> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|r| self.can_assign(*r))
+            .collect()
     }
 
     pub fn label(self) -> &'static str {
@@ -167,6 +164,13 @@ pub fn default_role_label(r: Option<DatasetRole>) -> &'static str {
     r.map_or("None (do not add)", DatasetRole::label)
 }
 
+/// Every choice of default dataset role, "None" last.
+pub fn default_role_choices() -> Vec<Option<DatasetRole>> {
+    let mut v: Vec<Option<DatasetRole>> = DatasetRole::ALL.iter().copied().map(Some).collect();
+    v.push(None);
+    v
+}
+
 impl fmt::Display for OrgRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -193,7 +197,7 @@ mod tests {
     fn the_tables_match_the_spec() {
         use DatasetAction::*;
         let expect = |action, from: DatasetRole| {
-            for r in DatasetRole::ALL {
+            for r in DatasetRole::ALL.iter().copied() {
                 assert_eq!(r.can(action), r >= from, "{r:?} {action:?}");
             }
         };
@@ -205,8 +209,13 @@ mod tests {
         assert!(OrgRole::Member.can(OrgAction::View));
         assert!(!OrgRole::Member.can(OrgAction::CreateDataset));
         assert!(!OrgRole::Member.can(OrgAction::Manage));
+        assert!(!OrgRole::Member.can(OrgAction::AdministerDatasets));
         assert!(
             OrgRole::Admin.can(OrgAction::CreateDataset) && OrgRole::Admin.can(OrgAction::Manage)
+        );
+        assert_eq!(
+            OrgRole::allowed_to(OrgAction::AdministerDatasets),
+            vec![OrgRole::Admin]
         );
     }
 
@@ -216,15 +225,24 @@ mod tests {
         assert!(!DatasetRole::Manager.can_assign(DatasetRole::Admin));
         assert!(DatasetRole::Admin.can_assign(DatasetRole::Admin));
         assert!(!DatasetRole::Reviewer.can_assign(DatasetRole::Viewer));
+        assert_eq!(DatasetRole::Reviewer.assignable(), vec![]);
+        assert_eq!(DatasetRole::Manager.assignable().len(), 4);
+    }
+
+    #[test]
+    fn the_last_administrator() {
+        assert!(is_last_admin(OrgRole::Admin, 1));
+        assert!(!is_last_admin(OrgRole::Admin, 2));
+        assert!(!is_last_admin(OrgRole::Member, 1));
     }
 
     #[test]
     fn values_round_trip() {
         for r in DatasetRole::ALL {
-            assert_eq!(DatasetRole::parse(r.as_str()), Some(r));
+            assert_eq!(DatasetRole::parse(r.as_str()), Some(*r));
         }
         for r in OrgRole::ALL {
-            assert_eq!(OrgRole::parse(r.as_str()), Some(r));
+            assert_eq!(OrgRole::parse(r.as_str()), Some(*r));
         }
         assert_eq!(parse_default_role("none"), Some(None));
         assert_eq!(parse_default_role("owner"), None);

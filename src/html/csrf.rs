@@ -13,7 +13,7 @@ use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use futures_util::StreamExt;
 
-use crate::errors::AppError;
+use crate::html::error::HtmlError;
 
 /// The session key and the form field that hold the token.
 pub const SESSION_KEY: &str = "csrf";
@@ -27,7 +27,7 @@ pub fn token(session: &Session) -> String {
     match session.get::<String>(SESSION_KEY).ok().flatten() {
         Some(t) => t,
         None => {
-            let t = super::random_token(43);
+            let t = crate::auth::random_token(43);
             // A failed insert only means the form will be refused; nothing to recover.
             let _ = session.insert(SESSION_KEY, &t);
             t
@@ -36,10 +36,10 @@ pub fn token(session: &Session) -> String {
 }
 
 /// Replaces the token (at login).
-pub fn rotate(session: &Session) -> Result<(), AppError> {
+pub fn rotate(session: &Session) -> Result<(), HtmlError> {
     session
-        .insert(SESSION_KEY, super::random_token(43))
-        .map_err(AppError::internal)
+        .insert(SESSION_KEY, crate::auth::random_token(43))
+        .map_err(HtmlError::internal)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -66,23 +66,23 @@ fn cross_site(req: &ServiceRequest) -> bool {
     false
 }
 
-async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
+async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, HtmlError> {
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
     {
         if len > MAX_FORM_BYTES {
-            return Err(AppError::TooLarge);
+            return Err(HtmlError::TooLarge);
         }
     }
     let mut payload = req.take_payload();
     let mut body = actix_web::web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
-            chunk.map_err(|_| AppError::bad_request("The request body could not be read."))?;
+            chunk.map_err(|_| HtmlError::bad_request("The request body could not be read."))?;
         if body.len() + chunk.len() > MAX_FORM_BYTES {
-            return Err(AppError::TooLarge);
+            return Err(HtmlError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
@@ -90,36 +90,36 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
 }
 
 /// Finds the token in a form body, refusing bodies that are not valid UTF-8 form data.
-fn form_token(body: &[u8]) -> Result<Option<String>, AppError> {
+fn form_token(body: &[u8]) -> Result<Option<String>, HtmlError> {
     let mut token = None;
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &[][..]),
         };
-        let decode = |raw: &[u8]| -> Result<String, AppError> {
+        let decode = |raw: &[u8]| -> Result<String, HtmlError> {
             let plus: Vec<u8> = raw
                 .iter()
                 .map(|b| if *b == b'+' { b' ' } else { *b })
                 .collect();
             let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
             String::from_utf8(bytes).map_err(|_| {
-                AppError::bad_request("The form contains text that is not valid UTF-8.")
+                HtmlError::bad_request("The form contains text that is not valid UTF-8.")
             })
         };
         let name = decode(name)?;
         let value = decode(value)?;
         if name.chars().any(char::is_control) {
-            return Err(AppError::bad_request(
+            return Err(HtmlError::bad_request(
                 "The form has a malformed field name.",
             ));
         }
         if value.contains('\0') {
-            return Err(AppError::bad_request("The form contains a NUL character."));
+            return Err(HtmlError::bad_request("The form contains a NUL character."));
         }
         if name == FIELD {
             if token.is_some() {
-                return Err(AppError::bad_request(
+                return Err(HtmlError::bad_request(
                     "The form carries two security tokens.",
                 ));
             }
@@ -150,9 +150,9 @@ pub async fn guard<B: MessageBody + 'static>(
     }
 }
 
-async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
+async fn check(req: &mut ServiceRequest) -> Result<(), HtmlError> {
     if cross_site(req) {
-        return Err(AppError::forbidden(
+        return Err(HtmlError::forbidden(
             "This form was sent from another site, so it was refused.",
         ));
     }
@@ -161,7 +161,7 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
     let valid = matches!((&sent, &expected), (Some(s), Some(e)) if constant_time_eq(s.as_bytes(), e.as_bytes()));
     if !valid {
-        return Err(AppError::forbidden(
+        return Err(HtmlError::forbidden(
             "The form's security token is missing or has expired. Go back, reload the page and try again.",
         ));
     }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::errors::AppError;
+use crate::html::error::HtmlError;
 
 struct Asset {
     name: &'static str,
@@ -17,12 +17,12 @@ struct Asset {
 const ASSETS: &[Asset] = &[
     Asset {
         name: "app.css",
-        body: include_str!("../static/app.css"),
+        body: include_str!("../../static/app.css"),
         content_type: "text/css; charset=utf-8",
     },
     Asset {
         name: "app.js",
-        body: include_str!("../static/app.js"),
+        body: include_str!("../../static/app.js"),
         content_type: "text/javascript; charset=utf-8",
     },
 ];
@@ -46,11 +46,11 @@ pub fn url(name: &str) -> String {
 }
 
 /// `GET /static/{name}`.
-pub async fn serve(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn serve(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, HtmlError> {
     let i = ASSETS
         .iter()
         .position(|a| a.name == name.as_str())
-        .ok_or(AppError::NotFound)?;
+        .ok_or(HtmlError::NotFound)?;
     let current = req.query_string() == format!("v={}", versions()[i]);
     let cache = if current {
         "public, max-age=31536000, immutable"

@@ -6,7 +6,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
-use crate::errors::AppError;
+use crate::html::error::HtmlError;
 
 fn has_nul(raw: &str) -> bool {
     raw.contains('\0') || percent_encoding::percent_decode_str(raw).any(|b| b == 0)
@@ -17,9 +17,9 @@ pub async fn reject_nul<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let refusal = if has_nul(req.uri().path()) {
-        Some(AppError::NotFound)
+        Some(HtmlError::NotFound)
     } else if has_nul(req.query_string()) {
-        Some(AppError::bad_request(
+        Some(HtmlError::bad_request(
             "The address contains a NUL character.",
         ))
     } else {

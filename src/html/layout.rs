@@ -1,42 +1,14 @@
-//! What every handler shares: the application state, running database work off the async
-//! workers, the layout context of every page, flash messages and rendering.
+//! What every page shares: the layout context (`base.html`), flash messages, rendering,
+//! redirects and the small helpers of addresses.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::password::Hasher;
-use crate::auth::SessionUser;
-use crate::config::Settings;
-use crate::db::{Db, DbConn};
-use crate::errors::AppError;
-
-/// Shared by every worker; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub hasher: Hasher,
-    pub settings: Settings,
-}
-
-pub type State = web::Data<AppState>;
-
-/// Runs `f` with a pooled connection on the blocking thread pool: all of a request's
-/// database work goes through here, in one call where possible.
-pub async fn run_db<T, F>(state: &AppState, f: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    let db = state.db.clone();
-    web::block(move || {
-        let mut conn = db.get()?;
-        f(&mut conn)
-    })
-    .await?
-}
+use crate::app::{DomainError, FieldErrors, Principal};
+use crate::html::error::HtmlError;
 
 /// A one-time message shown on the next page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -69,7 +41,7 @@ pub fn flash_error(session: &Session, text: impl Into<String>) {
 
 /// The part of every page that the layout (`base.html`) reads.
 pub struct Layout {
-    pub user: Option<SessionUser>,
+    pub user: Option<Principal>,
     session: Session,
     pub flash: Option<Flash>,
     /// The user's organizations, for the profile menu.
@@ -80,7 +52,7 @@ pub struct Layout {
 impl Layout {
     pub fn new(
         session: &Session,
-        user: Option<&SessionUser>,
+        user: Option<&Principal>,
         orgs: Vec<String>,
         title: impl Into<String>,
     ) -> Self {
@@ -103,7 +75,7 @@ impl Layout {
     /// For error pages: no database access, no new token.
     pub fn bare(session: &Session, title: &str) -> Self {
         Layout {
-            user: SessionUser::from_session(session),
+            user: crate::html::session::principal(session),
             session: session.clone(),
             flash: None,
             orgs: Vec::new(),
@@ -113,11 +85,11 @@ impl Layout {
 
     /// The session's CSRF token, made when a page first shows a form.
     pub fn csrf(&self) -> String {
-        crate::auth::csrf::token(&self.session)
+        crate::html::csrf::token(&self.session)
     }
 
     pub fn asset(&self, name: &str) -> String {
-        crate::assets::url(name)
+        crate::html::assets::url(name)
     }
 
     /// The letter shown in an account's round avatar.
@@ -131,18 +103,18 @@ impl Layout {
 }
 
 /// Renders a page with a status (200 for pages, 422 for forms shown again with errors).
-pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, HtmlError> {
     let html = page.render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
 }
 
-pub fn ok(page: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn ok(page: &impl Template) -> Result<HttpResponse, HtmlError> {
     render(StatusCode::OK, page)
 }
 
-pub fn invalid(page: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn invalid(page: &impl Template) -> Result<HttpResponse, HtmlError> {
     render(StatusCode::UNPROCESSABLE_ENTITY, page)
 }
 
@@ -173,55 +145,24 @@ pub fn local_path(next: Option<&str>) -> String {
     }
 }
 
-/// Per-field messages of a form shown again.
-#[derive(Default, Debug)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        if self.get(field).is_none() {
-            self.0.push((field, message.into()));
-        }
+/// The messages a form shows again for a refused command: its own field errors, or the one
+/// message `field_for` assigns to a field for this refusal. Any other refusal is not the
+/// form's to show, and is returned as it is (an error page, a 403, a 404).
+pub fn form_errors(
+    e: DomainError,
+    field_for: impl FnOnce(&DomainError) -> Option<(&'static str, String)>,
+) -> Result<FieldErrors, DomainError> {
+    match e {
+        DomainError::Invalid(errors) => Ok(errors),
+        e => match field_for(&e) {
+            Some((field, message)) => {
+                let mut errors = FieldErrors::default();
+                errors.add(field, message);
+                Ok(errors)
+            }
+            None => Err(e),
+        },
     }
-
-    pub fn check(&mut self, field: &'static str, result: Result<(), &str>) {
-        if let Err(m) = result {
-            self.add(field, m);
-        }
-    }
-
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Trims a text field and checks its length in characters.
-pub fn text_field(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: &str,
-    max_chars: usize,
-) -> String {
-    let v = value.trim().to_string();
-    if v.chars().count() > max_chars {
-        errors.add(field, format!("Use at most {max_chars} characters."));
-    } else if v
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        errors.add(field, "Remove the control characters.");
-    } else if v.chars().any(crate::models::accounts::is_bidi_control) {
-        // They would let a name display as another one.
-        errors.add(field, "Remove the invisible text-direction characters.");
-    }
-    v
 }
 
 #[cfg(test)]

@@ -1,0 +1,210 @@
+//! Account use cases: sign up, log in, the profile and the password; and the account page
+//! (`/{name}`), which shows an organization or a person.
+
+use crate::app::error::{unique_means, Conflict, DomainError, FieldErrors};
+use crate::app::principal::Principal;
+use crate::app::App;
+use crate::auth::throttle;
+use crate::db::{write_tx, DbConn, WriteTx};
+use crate::domain::names::{check_email, check_new_password, check_username, MAX_DISPLAY_NAME};
+use crate::domain::roles::OrgAction;
+use crate::domain::roles::OrgRole;
+use crate::models::accounts::{self, Account, Profile};
+use crate::models::datasets::{self, DatasetSummary};
+use crate::models::orgs::{self, Org};
+use crate::models::{sessions, Page};
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// "Sign up".
+pub struct Signup {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Creates a user and returns them as a principal. The password is hashed before the
+/// transaction (off the database threads); the unique indexes decide races, each refusal
+/// named for the field it concerns.
+pub async fn signup(app: &App, cmd: Signup) -> Result<Principal> {
+    let username = cmd.username.trim().to_string();
+    let email = cmd.email.trim().to_string();
+    let mut errors = FieldErrors::default();
+    errors.check("username", check_username(&username));
+    errors.check("email", check_email(&email));
+    errors.check("password", check_new_password(&cmd.password));
+    errors.into_result(())?;
+    let hash = app.hasher.hash(cmd.password).await?;
+    app.run(move |c| {
+        write_tx(c, |tx| {
+            if accounts::name_taken(tx, &username)? {
+                return Err(DomainError::Conflict(Conflict::NameTaken));
+            }
+            if accounts::email_taken(tx, &email, None)? {
+                return Err(DomainError::Conflict(Conflict::EmailTaken));
+            }
+            let id = accounts::insert_account(
+                tx,
+                &username,
+                crate::domain::kinds::AccountKind::User,
+                "",
+            )
+            .map_err(unique_means(Conflict::NameTaken))?;
+            accounts::insert_user(tx, id, &email, &hash)
+                .map_err(unique_means(Conflict::EmailTaken))?;
+            Ok(Principal::session(id, username))
+        })
+    })
+    .await
+}
+
+/// "Log in" with a username or an email, from a client address.
+pub struct Login {
+    pub login: String,
+    pub password: String,
+    pub address: String,
+}
+
+/// Checks a login. Failed attempts are counted per account and per client address; past
+/// the limit the answer is "throttled" whatever the password.
+pub async fn login(app: &App, cmd: Login) -> Result<Principal> {
+    let login = cmd.login.trim().to_string();
+    let (l, address) = (login.clone(), cmd.address);
+    let (creds, keys, blocked) = app
+        .run(move |c| {
+            let creds = if l.is_empty() {
+                None
+            } else {
+                accounts::find_credentials(c, &l)?
+            };
+            let keys = throttle::Keys::new(creds.as_ref().map(|u| u.id), &l, &address);
+            let blocked = throttle::blocked_for(c, &keys)?;
+            Ok((creds, keys, blocked))
+        })
+        .await?;
+    if let Some(minutes) = blocked {
+        return Err(DomainError::Throttled { minutes });
+    }
+    let verified = app
+        .hasher
+        .verify(
+            cmd.password,
+            creds.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
+    match creds {
+        Some(user) if verified => {
+            app.run(move |c| Ok(throttle::clear_account(c, &keys)?))
+                .await?;
+            Ok(Principal::session(user.id, user.username))
+        }
+        _ => {
+            app.run(move |c| Ok(throttle::record_failure(c, &keys)?))
+                .await?;
+            Err(DomainError::BadCredentials)
+        }
+    }
+}
+
+/// The profile's display name and email.
+pub struct UpdateProfile {
+    pub display_name: String,
+    pub email: String,
+}
+
+pub fn update_profile(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateProfile) -> Result<()> {
+    let mut errors = FieldErrors::default();
+    let display_name = errors.text("display_name", &cmd.display_name, MAX_DISPLAY_NAME);
+    let email = cmd.email.trim().to_string();
+    errors.check("email", check_email(&email));
+    errors.into_result(())?;
+    if accounts::email_taken(tx, &email, Some(p.user_id))? {
+        return Err(DomainError::Conflict(Conflict::EmailTaken));
+    }
+    accounts::update_profile(tx, p.user_id, &display_name, &email)
+        .map_err(unique_means(Conflict::EmailTaken))
+}
+
+/// "Change password": the current one, and the new one.
+pub struct ChangePassword {
+    pub current: String,
+    pub new: String,
+}
+
+/// Checks the current password, stores the new one and ends every session of the user
+/// (the caller's surface starts a new one for itself).
+pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> Result<()> {
+    let mut errors = FieldErrors::default();
+    errors.check("new_password", check_new_password(&cmd.new));
+    let uid = p.user_id;
+    let current = app
+        .run(move |c| Ok(accounts::password_hash(c, uid)?))
+        .await?;
+    if !app.hasher.verify(cmd.current, Some(current)).await? {
+        errors.add("current_password", "This is not your current password.");
+    }
+    errors.into_result(())?;
+    let hash = app.hasher.hash(cmd.new).await?;
+    app.run(move |c| {
+        write_tx(c, |tx| {
+            accounts::set_password(tx, uid, &hash)?;
+            sessions::end_user_sessions(tx, uid)?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+// ---- Reads ----
+
+pub fn profile(conn: &mut DbConn, p: &Principal) -> Result<Profile> {
+    Ok(accounts::profile(conn, p.user_id)?)
+}
+
+/// What `/{name}` shows.
+pub enum AccountPage {
+    /// An organization, to one of its members.
+    Org(Box<(Org, OrgRole, Page<DatasetSummary>)>),
+    /// A person, with the datasets the viewer may see.
+    User(Account, Page<DatasetSummary>),
+}
+
+/// The account page of `name` for `viewer`: an organization's only for its members
+/// ("not found" for everyone else, SPEC 4.8); a person's for everyone.
+pub fn page(
+    conn: &mut DbConn,
+    viewer: Option<&Principal>,
+    name: &str,
+    page: i64,
+) -> Result<AccountPage> {
+    let viewer_id = viewer.map(|p| p.user_id);
+    match orgs::find_with_role(conn, name, viewer_id.unwrap_or(-1))? {
+        Some((org, role)) => {
+            let (Some(p), Some(role)) = (viewer, role) else {
+                return Err(DomainError::NotFound);
+            };
+            let role = crate::app::authz::org(&org.username, Some(role), OrgAction::View)
+                .map_err(|_| DomainError::NotFound)?;
+            let list = datasets::list_for_owner(
+                conn,
+                (org.id, &org.username),
+                Some(p.user_id),
+                role.can(OrgAction::AdministerDatasets),
+                page,
+            )?;
+            Ok(AccountPage::Org(Box::new((org, role, list))))
+        }
+        None => {
+            let account = accounts::find_account(conn, name)?.ok_or(DomainError::NotFound)?;
+            let is_me = viewer_id == Some(account.id);
+            let list = datasets::list_for_owner(
+                conn,
+                (account.id, &account.username),
+                viewer_id,
+                is_me,
+                page,
+            )?;
+            Ok(AccountPage::User(account, list))
+        }
+    }
+}

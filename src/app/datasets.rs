@@ -1,0 +1,461 @@
+//! Dataset use cases: create (with the default-role fan-out), settings, delete, add / change
+//! / remove collaborators; and the reads their pages need.
+//!
+//! Every change to a dataset takes the owning organization's lock (when an organization owns
+//! it), then the dataset's row lock, then reads the caller's effective role under both, then
+//! asks the permission table. Membership changes take the same organization lock, so a
+//! removed member's collaborator entries cannot reappear, and a dataset deleted by a change
+//! that committed first is "not found".
+
+use crate::app::authz;
+use crate::app::error::{unique_means, Conflict, Denied, DomainError, FieldErrors, Joining};
+use crate::app::principal::Principal;
+use crate::db::{DbConn, WriteTx};
+use crate::domain::access::Access;
+use crate::domain::audit::Action;
+use crate::domain::kinds::TaskType;
+use crate::domain::names::{check_dataset_name, MAX_DESCRIPTION};
+use crate::domain::roles::{DatasetAction, DatasetRole, OrgAction};
+use crate::models::audit::{self, Event};
+use crate::models::datasets::{
+    self, Collaborator, Dataset, DatasetSummary, NewDataset, OwnerChoice,
+};
+use crate::models::{accounts, orgs, Page};
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// Locks the dataset (after its organization), reads the caller's access, checks `action`.
+fn lock_for(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    owner: &str,
+    name: &str,
+    action: DatasetAction,
+) -> Result<(Dataset, Access)> {
+    orgs::lock_if_org(tx, owner)?;
+    datasets::lock(tx, owner, name)?;
+    find_in(tx, Some(p), owner, name, action)
+}
+
+fn find_in(
+    conn: &mut DbConn,
+    viewer: Option<&Principal>,
+    owner: &str,
+    name: &str,
+    action: DatasetAction,
+) -> Result<(Dataset, Access)> {
+    let (ds, access) = datasets::find_with_access(conn, owner, name, viewer.map(|p| p.user_id))?
+        .ok_or(DomainError::NotFound)?;
+    let access = authz::dataset(&ds.name, access, action)?;
+    Ok((ds, access))
+}
+
+fn record(
+    conn: &mut DbConn,
+    ds_owner: i32,
+    p: &Principal,
+    action: Action,
+    subject: &str,
+    details: String,
+) -> Result<()> {
+    Ok(audit::record(
+        conn,
+        Event {
+            account_id: ds_owner,
+            actor_id: Some(p.user_id),
+            actor_name: &p.username,
+            action,
+            subject: Some(subject),
+            details,
+        },
+    )?)
+}
+
+/// "Create dataset": the owner (the caller's account or an organization they administer),
+/// the name, a description, the task type (`None` when not chosen) and the visibility.
+pub struct CreateDataset {
+    pub owner: String,
+    pub name: String,
+    pub description: String,
+    pub task_type: Option<TaskType>,
+    pub is_public: bool,
+}
+
+/// A dataset that was made.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub owner: String,
+    pub name: String,
+}
+
+impl Created {
+    pub fn path(&self) -> String {
+        format!("/{}/{}", self.owner, self.name)
+    }
+}
+
+/// The account `owner` as a dataset owner for the caller, its lock taken when it is an
+/// organization: their own account, or an organization whose role allows creating datasets.
+/// Someone else's account is "forbidden"; an organization they are not in, "not found".
+fn lock_owner(tx: &mut WriteTx<'_>, p: &Principal, owner: &str) -> Result<OwnerChoice> {
+    if let Some(org) = orgs::lock(tx, owner)? {
+        let role = orgs::role_of(tx, org.id, p.user_id)?;
+        authz::org(&org.username, role, OrgAction::CreateDataset)?;
+        return Ok(OwnerChoice {
+            id: org.id,
+            username: org.username,
+            is_org: true,
+        });
+    }
+    let account = accounts::find_account(tx, owner)?.ok_or(DomainError::NotFound)?;
+    if account.id != p.user_id {
+        return Err(DomainError::Forbidden(Denied::OthersAccount));
+    }
+    Ok(OwnerChoice {
+        id: account.id,
+        username: account.username,
+        is_org: false,
+    })
+}
+
+/// Creates the dataset, and for an organization's dataset its collaborators in the same
+/// transaction: every member with a default dataset role gets it, the creator is
+/// administrator (SPEC 4.3). The owner is checked before the fields, so an invalid form
+/// reveals nothing about an owner the caller may not use.
+pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateDataset) -> Result<Created> {
+    let mut errors = FieldErrors::default();
+    let name = cmd.name.trim().to_string();
+    errors.check("name", check_dataset_name(&name));
+    if cmd.task_type.is_none() {
+        errors.add("task_type", "Choose a task type.");
+    }
+    let description = errors.text("description", &cmd.description, MAX_DESCRIPTION);
+    let owner = cmd.owner.trim();
+    if owner.is_empty() {
+        errors.add("owner", "Choose an owner.");
+        return Err(DomainError::Invalid(errors));
+    }
+    let owner = lock_owner(tx, p, owner)?;
+    let (Some(task_type), true) = (cmd.task_type, errors.is_empty()) else {
+        return Err(DomainError::Invalid(errors));
+    };
+    if datasets::name_taken(tx, owner.id, &name)? {
+        return Err(DomainError::Conflict(Conflict::DatasetNameTaken));
+    }
+    let new = NewDataset {
+        owner_id: owner.id,
+        name: &name,
+        description: &description,
+        task_type,
+        is_public: cmd.is_public,
+        created_by: p.user_id,
+    };
+    datasets::insert(tx, &new, owner.is_org.then_some(owner.id))
+        .map_err(unique_means(Conflict::DatasetNameTaken))?;
+    let visibility = if cmd.is_public { "public" } else { "private" };
+    record(
+        tx,
+        owner.id,
+        p,
+        Action::DatasetCreated,
+        &name,
+        visibility.into(),
+    )?;
+    Ok(Created {
+        owner: owner.username,
+        name,
+    })
+}
+
+/// The dataset's settings.
+pub struct UpdateDataset {
+    pub owner: String,
+    pub name: String,
+    pub description: String,
+    pub task_type: TaskType,
+    pub is_public: bool,
+}
+
+/// Saves description, task type and visibility (dataset administrators); records what
+/// changed. Returns the dataset.
+pub fn update_settings(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateDataset) -> Result<Dataset> {
+    let mut errors = FieldErrors::default();
+    let description = errors.text("description", &cmd.description, MAX_DESCRIPTION);
+    let (ds, _) = lock_for(tx, p, &cmd.owner, &cmd.name, DatasetAction::ManageSettings)?;
+    errors.into_result(())?;
+    let mut changed = Vec::new();
+    if ds.description != description {
+        changed.push("description".to_string());
+    }
+    if ds.task_type != cmd.task_type {
+        changed.push(format!("task type to {}", cmd.task_type.label()));
+    }
+    if ds.is_public != cmd.is_public {
+        changed.push(
+            if cmd.is_public {
+                "made public"
+            } else {
+                "made private"
+            }
+            .to_string(),
+        );
+    }
+    if !changed.is_empty() {
+        datasets::update_settings(tx, ds.id, &description, cmd.task_type, cmd.is_public)?;
+        record(
+            tx,
+            ds.owner_id,
+            p,
+            Action::DatasetSettingsChanged,
+            &ds.name,
+            changed.join(", "),
+        )?;
+    }
+    Ok(ds)
+}
+
+/// "Delete this dataset", confirmed by typing its name.
+pub struct DeleteDataset {
+    pub owner: String,
+    pub name: String,
+    pub confirm: String,
+}
+
+/// Deletes the dataset and its collaborators (dataset administrators). Returns it.
+pub fn delete(tx: &mut WriteTx<'_>, p: &Principal, cmd: DeleteDataset) -> Result<Dataset> {
+    let (ds, _) = lock_for(tx, p, &cmd.owner, &cmd.name, DatasetAction::ManageSettings)?;
+    if cmd.confirm.trim() != ds.name {
+        let mut errors = FieldErrors::default();
+        errors.add("confirm", format!("Type {} to confirm.", ds.name));
+        return Err(DomainError::Invalid(errors));
+    }
+    datasets::delete(tx, ds.id)?;
+    record(
+        tx,
+        ds.owner_id,
+        p,
+        Action::DatasetDeleted,
+        &ds.name,
+        String::new(),
+    )?;
+    Ok(ds)
+}
+
+/// "Add collaborator": a user by name, with a role.
+pub struct AddCollaborator {
+    pub owner: String,
+    pub name: String,
+    pub username: String,
+    pub role: DatasetRole,
+}
+
+/// A collaborator entry that was made, changed or removed.
+#[derive(Debug, Clone)]
+pub struct CollaboratorChange {
+    pub dataset_path: String,
+    pub username: String,
+    pub role: DatasetRole,
+}
+
+fn collab_details(ds: &Dataset, details: &str) -> String {
+    format!("on {}: {details}", ds.name)
+}
+
+/// Adds a collaborator (managers and administrators; only administrators may give the
+/// administrator role).
+pub fn add_collaborator(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: AddCollaborator,
+) -> Result<CollaboratorChange> {
+    let (ds, access) = lock_for(
+        tx,
+        p,
+        &cmd.owner,
+        &cmd.name,
+        DatasetAction::ManageCollaborators,
+    )?;
+    let wanted = cmd.username.trim();
+    if wanted.is_empty() {
+        let mut errors = FieldErrors::default();
+        errors.add("username", "Type the username of the user to add.");
+        return Err(DomainError::Invalid(errors));
+    }
+    if !access.role().can_assign(cmd.role) {
+        return Err(DomainError::Forbidden(Denied::AdminRoleOnly));
+    }
+    let account = accounts::find_account(tx, wanted)?.ok_or(DomainError::UnknownUser)?;
+    if account.is_org() {
+        return Err(DomainError::IsOrganization(Joining::Dataset));
+    }
+    if datasets::collaborator(tx, ds.id, account.id)?.is_some() {
+        return Err(DomainError::Conflict(Conflict::AlreadyCollaborator));
+    }
+    datasets::insert_collaborator(tx, ds.id, account.id, cmd.role)
+        .map_err(unique_means(Conflict::AlreadyCollaborator))?;
+    let details = collab_details(&ds, &format!("as {}", cmd.role.label()));
+    record(
+        tx,
+        ds.owner_id,
+        p,
+        Action::CollaboratorAdded,
+        &account.username,
+        details,
+    )?;
+    Ok(CollaboratorChange {
+        dataset_path: ds.path(),
+        username: account.username,
+        role: cmd.role,
+    })
+}
+
+/// A collaborator's new role.
+pub struct ChangeCollaborator {
+    pub owner: String,
+    pub name: String,
+    pub user: String,
+    pub role: DatasetRole,
+}
+
+/// The collaborator entry of `user` under the dataset's locks: "not found" for no such user,
+/// "not a collaborator" for a user without an entry.
+fn entry(tx: &mut WriteTx<'_>, ds: &Dataset, user: &str) -> Result<(i32, DatasetRole, String)> {
+    let account = accounts::find_account(tx, user)?.ok_or(DomainError::NotFound)?;
+    let (role, username) =
+        datasets::collaborator(tx, ds.id, account.id)?.ok_or(DomainError::NotCollaborator)?;
+    Ok((account.id, role, username))
+}
+
+pub fn change_collaborator(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: ChangeCollaborator,
+) -> Result<CollaboratorChange> {
+    let (ds, access) = lock_for(
+        tx,
+        p,
+        &cmd.owner,
+        &cmd.name,
+        DatasetAction::ManageCollaborators,
+    )?;
+    let (user_id, old, username) = entry(tx, &ds, &cmd.user)?;
+    if !access.role().can_assign(old) || !access.role().can_assign(cmd.role) {
+        return Err(DomainError::Forbidden(Denied::AdminRoleOnly));
+    }
+    if old != cmd.role {
+        datasets::set_collaborator_role(tx, ds.id, user_id, cmd.role)?;
+        let details = collab_details(
+            &ds,
+            &format!("from {} to {}", old.label(), cmd.role.label()),
+        );
+        record(
+            tx,
+            ds.owner_id,
+            p,
+            Action::CollaboratorRoleChanged,
+            &username,
+            details,
+        )?;
+    }
+    Ok(CollaboratorChange {
+        dataset_path: ds.path(),
+        username,
+        role: cmd.role,
+    })
+}
+
+/// "Remove" a collaborator.
+pub struct RemoveCollaborator {
+    pub owner: String,
+    pub name: String,
+    pub user: String,
+}
+
+pub fn remove_collaborator(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: RemoveCollaborator,
+) -> Result<CollaboratorChange> {
+    let (ds, access) = lock_for(
+        tx,
+        p,
+        &cmd.owner,
+        &cmd.name,
+        DatasetAction::ManageCollaborators,
+    )?;
+    let (user_id, old, username) = entry(tx, &ds, &cmd.user)?;
+    if !access.role().can_assign(old) {
+        return Err(DomainError::Forbidden(Denied::AdminRoleOnly));
+    }
+    datasets::delete_collaborator(tx, ds.id, user_id)?;
+    record(
+        tx,
+        ds.owner_id,
+        p,
+        Action::CollaboratorRemoved,
+        &username,
+        collab_details(&ds, ""),
+    )?;
+    Ok(CollaboratorChange {
+        dataset_path: ds.path(),
+        username,
+        role: old,
+    })
+}
+
+// ---- Reads ----
+
+/// The dataset `owner/name` as `viewer` (a visitor when `None`) may see it: "not found"
+/// without access (SPEC 4.8), "forbidden" when the role does not allow `action`.
+pub fn find(
+    conn: &mut DbConn,
+    viewer: Option<&Principal>,
+    owner: &str,
+    name: &str,
+    action: DatasetAction,
+) -> Result<(Dataset, Access)> {
+    find_in(conn, viewer, owner, name, action)
+}
+
+/// What the collaborators page shows: the dataset, the caller's access, a page of entries
+/// and the administrators by ownership.
+pub struct CollaboratorsView {
+    pub ds: Dataset,
+    pub access: Access,
+    pub collaborators: Page<Collaborator>,
+    pub implicit: Vec<String>,
+}
+
+pub fn collaborators(
+    conn: &mut DbConn,
+    p: &Principal,
+    owner: &str,
+    name: &str,
+    page: i64,
+) -> Result<CollaboratorsView> {
+    let (ds, access) = find_in(
+        conn,
+        Some(p),
+        owner,
+        name,
+        DatasetAction::ManageCollaborators,
+    )?;
+    let collaborators = datasets::collaborators(conn, &ds, page)?;
+    let implicit = datasets::implicit_admins(conn, &ds)?;
+    Ok(CollaboratorsView {
+        ds,
+        access,
+        collaborators,
+        implicit,
+    })
+}
+
+/// The owners the caller may create datasets for, their own account first.
+pub fn owners(conn: &mut DbConn, p: &Principal) -> Result<Vec<OwnerChoice>> {
+    Ok(datasets::owner_choices(conn, p.user_id)?)
+}
+
+/// One page of the datasets the caller works on (the dashboard).
+pub fn dashboard(conn: &mut DbConn, p: &Principal, page: i64) -> Result<Page<DatasetSummary>> {
+    Ok(datasets::list_for_dashboard(conn, p.user_id, page)?)
+}

@@ -1,0 +1,397 @@
+//! Organization use cases: create, settings, delete, add / change / remove members, leave;
+//! and the reads their pages need.
+//!
+//! Every change takes the organization's row lock first (`models::orgs::lock`), then reads
+//! the caller's current role under that lock, then asks the permission table, then acts and
+//! writes the audit event, all in the caller's write transaction. So a demoted administrator's
+//! racing request is judged by the role it finds after the demotion committed, and nothing
+//! acts on an organization that a change committed first has deleted.
+
+use crate::app::authz;
+use crate::app::error::{unique_means, Conflict, DomainError, FieldErrors, Joining};
+use crate::app::principal::Principal;
+use crate::db::{DbConn, WriteTx};
+use crate::domain::audit::Action;
+use crate::domain::names::{check_email, check_username, MAX_DESCRIPTION, MAX_DISPLAY_NAME};
+use crate::domain::roles::{default_role_label, is_last_admin, DatasetRole, OrgAction, OrgRole};
+use crate::models::audit::{self, AuditRow, Event};
+use crate::models::orgs::{self, Member, Membership, Org, UserOrg};
+use crate::models::{accounts, Page};
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// Locks the organization, then reads the caller's role under the lock, then checks it.
+fn lock_for(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    name: &str,
+    action: OrgAction,
+) -> Result<(Org, OrgRole)> {
+    let org = orgs::lock(tx, name)?.ok_or(DomainError::NotFound)?;
+    let role = orgs::role_of(tx, org.id, p.user_id)?;
+    let role = authz::org(&org.username, role, action)?;
+    Ok((org, role))
+}
+
+fn record(
+    conn: &mut DbConn,
+    org_id: i32,
+    p: &Principal,
+    action: Action,
+    subject: Option<&str>,
+    details: String,
+) -> Result<()> {
+    Ok(audit::record(
+        conn,
+        Event {
+            account_id: org_id,
+            actor_id: Some(p.user_id),
+            actor_name: &p.username,
+            action,
+            subject,
+            details,
+        },
+    )?)
+}
+
+/// "Create organization".
+pub struct CreateOrg {
+    pub username: String,
+    pub display_name: String,
+}
+
+/// Creates an organization with the caller as its administrator (default dataset role
+/// "None": administrators see every dataset anyway); returns its name.
+pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateOrg) -> Result<String> {
+    let mut errors = FieldErrors::default();
+    let username = cmd.username.trim().to_string();
+    errors.check("username", check_username(&username));
+    let display_name = errors.text("display_name", &cmd.display_name, MAX_DISPLAY_NAME);
+    errors.into_result(())?;
+    if accounts::name_taken(tx, &username)? {
+        return Err(DomainError::Conflict(Conflict::NameTaken));
+    }
+    let id = orgs::insert(tx, p.user_id, &username, &display_name)
+        .map_err(unique_means(Conflict::NameTaken))?;
+    orgs::insert_membership(tx, id, p.user_id, &p.username, OrgRole::Admin, None)?;
+    record(
+        tx,
+        id,
+        p,
+        Action::OrgCreated,
+        Some(&username),
+        String::new(),
+    )?;
+    Ok(username)
+}
+
+/// The organization's profile on its settings page.
+pub struct UpdateOrgSettings {
+    pub org: String,
+    pub display_name: String,
+    pub description: String,
+    pub contact_email: String,
+}
+
+/// Saves the profile (administrators); records which fields changed. Returns the name.
+pub fn update_settings(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: UpdateOrgSettings,
+) -> Result<String> {
+    let mut errors = FieldErrors::default();
+    let display_name = errors.text("display_name", &cmd.display_name, MAX_DISPLAY_NAME);
+    let description = errors.text("description", &cmd.description, MAX_DESCRIPTION);
+    let contact_email = cmd.contact_email.trim().to_string();
+    if !contact_email.is_empty() {
+        errors.check("contact_email", check_email(&contact_email));
+    }
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    errors.into_result(())?;
+    let mut changed = Vec::new();
+    if org.display_name != display_name {
+        changed.push("display name");
+    }
+    if org.description != description {
+        changed.push("description");
+    }
+    if org.contact_email != contact_email {
+        changed.push("contact email");
+    }
+    if !changed.is_empty() {
+        orgs::update_profile(tx, org.id, &display_name, &description, &contact_email)?;
+        record(
+            tx,
+            org.id,
+            p,
+            Action::OrgSettingsChanged,
+            None,
+            changed.join(", "),
+        )?;
+    }
+    Ok(org.username)
+}
+
+/// "Delete this organization", confirmed by typing its name.
+pub struct DeleteOrg {
+    pub org: String,
+    pub confirm: String,
+}
+
+/// Deletes the organization with its memberships, datasets, collaborators and audit log
+/// (administrators); the name becomes free. Returns the name.
+pub fn delete(tx: &mut WriteTx<'_>, p: &Principal, cmd: DeleteOrg) -> Result<String> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    if cmd.confirm.trim() != org.username {
+        let mut errors = FieldErrors::default();
+        errors.add("confirm", format!("Type {} to confirm.", org.username));
+        return Err(DomainError::Invalid(errors));
+    }
+    orgs::delete(tx, org.id)?;
+    Ok(org.username)
+}
+
+/// "Add member": a user by name, with an organization role and a default dataset role.
+pub struct AddMember {
+    pub org: String,
+    pub username: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
+}
+
+/// A membership that was made.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub org: String,
+    pub username: String,
+}
+
+pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result<Added> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    let wanted = cmd.username.trim();
+    if wanted.is_empty() {
+        let mut errors = FieldErrors::default();
+        errors.add("username", "Type the username of the user to add.");
+        return Err(DomainError::Invalid(errors));
+    }
+    let account = accounts::find_account(tx, wanted)?.ok_or(DomainError::UnknownUser)?;
+    if account.is_org() {
+        return Err(DomainError::IsOrganization(Joining::Organization));
+    }
+    let already = Conflict::AlreadyMember {
+        org: org.username.clone(),
+    };
+    if orgs::role_of(tx, org.id, account.id)?.is_some() {
+        return Err(DomainError::Conflict(already));
+    }
+    orgs::insert_membership(
+        tx,
+        org.id,
+        account.id,
+        &account.username,
+        cmd.role,
+        cmd.default_role,
+    )
+    .map_err(unique_means(already))?;
+    record(
+        tx,
+        org.id,
+        p,
+        Action::MemberAdded,
+        Some(&account.username),
+        format!(
+            "as {}, default dataset role {}",
+            cmd.role.label(),
+            default_role_label(cmd.default_role)
+        ),
+    )?;
+    Ok(Added {
+        org: org.username,
+        username: account.username,
+    })
+}
+
+/// A member's new organization role and default dataset role.
+pub struct ChangeMember {
+    pub org: String,
+    pub member: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
+}
+
+/// Changes a member's roles (administrators); the last administrator cannot be demoted.
+/// One audit event per role that changed. Returns the organization's name.
+pub fn change_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: ChangeMember) -> Result<String> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    let target = orgs::member_by_name(tx, org.id, &cmd.member)?.ok_or(DomainError::NotFound)?;
+    if !cmd.role.is_admin() && is_last_admin(target.role, orgs::admin_count(tx, org.id)?) {
+        return Err(DomainError::LastAdmin { org: org.username });
+    }
+    if target.role == cmd.role && target.default_role == cmd.default_role {
+        return Ok(org.username);
+    }
+    orgs::set_member_roles(tx, org.id, target.user_id, cmd.role, cmd.default_role)?;
+    if target.role != cmd.role {
+        let details = format!("from {} to {}", target.role.label(), cmd.role.label());
+        record(
+            tx,
+            org.id,
+            p,
+            Action::MemberRoleChanged,
+            Some(&target.username),
+            details,
+        )?;
+    }
+    if target.default_role != cmd.default_role {
+        let details = format!(
+            "from {} to {}",
+            default_role_label(target.default_role),
+            default_role_label(cmd.default_role)
+        );
+        let action = Action::MemberDefaultRoleChanged;
+        record(tx, org.id, p, action, Some(&target.username), details)?;
+    }
+    Ok(org.username)
+}
+
+/// A membership that ended.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    pub org: String,
+    pub username: String,
+    /// The caller removed themselves.
+    pub was_self: bool,
+}
+
+/// Ends a membership under the organization's lock: not the last administrator's (SPEC
+/// 4.1), and the member's collaborator entries on the organization's datasets go with it
+/// (SPEC 4.5).
+fn end_membership(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    org: Org,
+    target: Membership,
+) -> Result<Removed> {
+    if is_last_admin(target.role, orgs::admin_count(tx, org.id)?) {
+        return Err(DomainError::LastAdmin { org: org.username });
+    }
+    orgs::delete_membership(tx, org.id, target.user_id)?;
+    let was_self = target.user_id == p.user_id;
+    if was_self {
+        record(tx, org.id, p, Action::MemberLeft, None, String::new())?;
+    } else {
+        record(
+            tx,
+            org.id,
+            p,
+            Action::MemberRemoved,
+            Some(&target.username),
+            String::new(),
+        )?;
+    }
+    Ok(Removed {
+        org: org.username,
+        username: target.username,
+        was_self,
+    })
+}
+
+/// "Remove member" (administrators).
+pub struct RemoveMember {
+    pub org: String,
+    pub member: String,
+}
+
+pub fn remove_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: RemoveMember) -> Result<Removed> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    let target = orgs::member_by_name(tx, org.id, &cmd.member)?.ok_or(DomainError::NotFound)?;
+    end_membership(tx, p, org, target)
+}
+
+/// "Leave organization", from the user's own settings.
+pub struct Leave {
+    pub org: String,
+}
+
+pub fn leave(tx: &mut WriteTx<'_>, p: &Principal, cmd: Leave) -> Result<Removed> {
+    let (org, role) = lock_for(tx, p, &cmd.org, OrgAction::View)?;
+    let me = Membership {
+        user_id: p.user_id,
+        username: p.username.clone(),
+        role,
+        default_role: None,
+    };
+    end_membership(tx, p, org, me)
+}
+
+// ---- Reads ----
+
+/// The organization `name` as the caller may see it: "not found" unless a member,
+/// "forbidden" when the member's role does not allow `action` (one statement).
+pub fn find(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    action: OrgAction,
+) -> Result<(Org, OrgRole)> {
+    let (org, role) = orgs::find_with_role(conn, name, p.user_id)?.ok_or(DomainError::NotFound)?;
+    let role = authz::org(&org.username, role, action)?;
+    Ok((org, role))
+}
+
+/// A page of members, optionally those whose name starts with `prefix`, for the Members tab
+/// (`View`) or the Members subtab (`Manage`).
+pub fn members(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    action: OrgAction,
+    prefix: &str,
+    page: i64,
+) -> Result<(Org, OrgRole, Page<Member>)> {
+    let (org, role) = find(conn, p, name, action)?;
+    let members = orgs::members(conn, &org, prefix, page)?;
+    Ok((org, role, members))
+}
+
+/// A page of the audit log (administrators).
+pub fn audit_log(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    page: i64,
+) -> Result<(Org, OrgRole, Page<AuditRow>)> {
+    let (org, role) = find(conn, p, name, OrgAction::Manage)?;
+    let events = audit::list(conn, org.id, page)?;
+    Ok((org, role, events))
+}
+
+/// The caller's organizations, with their role and whether they are its last administrator.
+pub fn mine(conn: &mut DbConn, p: &Principal) -> Result<Vec<UserOrg>> {
+    Ok(orgs::user_orgs(conn, p.user_id)?)
+}
+
+/// Before "Leave organization": the organization's name, and whether the caller is its last
+/// administrator (who cannot leave; the page says so before the click).
+pub fn leave_preview(conn: &mut DbConn, p: &Principal, name: &str) -> Result<(String, bool)> {
+    let (org, role) = find(conn, p, name, OrgAction::View)?;
+    let last = is_last_admin(role, orgs::admin_count(conn, org.id)?);
+    Ok((org.username, last))
+}
+
+/// Before "Remove member": the organization's and the member's names.
+pub fn remove_preview(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    member: &str,
+) -> Result<(String, String)> {
+    let (org, _) = find(conn, p, name, OrgAction::Manage)?;
+    let target = orgs::member_by_name(conn, org.id, member)?.ok_or(DomainError::NotFound)?;
+    Ok((org.username, target.username))
+}
+
+/// The caller's organizations by name, for the profile menu.
+pub fn menu(conn: &mut DbConn, p: &Principal) -> Result<Vec<String>> {
+    Ok(orgs::nav_orgs(conn, p.user_id)?)
+}

@@ -1,0 +1,61 @@
+//! The home page (landing or dashboard), `/healthz` and the fallback 404.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::app::orgs::menu;
+use crate::app::{datasets, Principal};
+use crate::html::error::HtmlError;
+use crate::html::layout::{ok, Layout};
+use crate::html::{ListQuery, State};
+use crate::models::datasets::DatasetSummary;
+use crate::models::Page;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: Layout,
+    datasets: Page<DatasetSummary>,
+}
+
+/// `GET /`: what Colabel is for visitors (no database work), the dashboard for users.
+pub async fn home(
+    state: State,
+    session: Session,
+    user: Option<Principal>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    let Some(user) = user else {
+        return ok(&HomePage {
+            ctx: Layout::new(&session, None, Vec::new(), "Label data together"),
+            datasets: Page::empty(),
+        });
+    };
+    let (p, page) = (user.clone(), query.page());
+    let (nav, datasets) = state
+        .run(move |c| Ok((menu(c, &p)?, datasets::dashboard(c, &p, page)?)))
+        .await?;
+    ok(&HomePage {
+        ctx: Layout::new(&session, Some(&user), nav, "Dashboard"),
+        datasets,
+    })
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: State) -> HttpResponse {
+    match state.run(|c| Ok(crate::db::ping(c)?)).await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+        Err(e) => {
+            log::warn!("health check: {e}");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
+        }
+    }
+}
+
+/// Every unknown address.
+pub async fn not_found() -> Result<HttpResponse, HtmlError> {
+    Err(HtmlError::NotFound)
+}

@@ -1,0 +1,730 @@
+//! Organizations: create, the account page's tabs, settings, the Members subtab, the audit
+//! log, and leaving from the user's own settings.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::orgs::{
+    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, RemoveMember,
+    UpdateOrgSettings,
+};
+use crate::app::{Conflict, DomainError, FieldErrors, Principal};
+use crate::db::write_tx;
+use crate::domain::roles::{
+    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgAction, OrgRole,
+};
+use crate::html::error::HtmlError;
+use crate::html::layout::{flash_error, flash_success, form_errors, invalid, ok, redirect, Layout};
+use crate::html::{ListQuery, State};
+use crate::models::audit::AuditRow;
+use crate::models::datasets::DatasetSummary;
+use crate::models::orgs::{Member, Org, UserOrg};
+use crate::models::Page;
+
+// ---- New organization ----
+
+#[derive(Template)]
+#[template(path = "orgs/new.html")]
+struct NewOrgPage {
+    ctx: Layout,
+    username: String,
+    display_name: String,
+    errors: FieldErrors,
+}
+
+pub async fn new_form(
+    state: State,
+    session: Session,
+    user: Principal,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let nav = state.run(move |c| uc::menu(c, &p)).await?;
+    ok(&NewOrgPage {
+        ctx: Layout::new(&session, Some(&user), nav, "New organization"),
+        username: String::new(),
+        display_name: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewOrgForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+pub async fn create(
+    state: State,
+    session: Session,
+    user: Principal,
+    form: web::Form<NewOrgForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let form = form.into_inner();
+    let cmd = CreateOrg {
+        username: form.username.clone(),
+        display_name: form.display_name.clone(),
+    };
+    let p = user.clone();
+    let outcome = state
+        .run(move |c| match write_tx(c, |tx| uc::create(tx, &p, cmd)) {
+            Ok(name) => Ok(Ok(name)),
+            Err(e) => {
+                let errors = form_errors(e, |e| {
+                    matches!(e, DomainError::Conflict(_)).then(|| {
+                        let taken = "That name is taken by a user or an organization.";
+                        ("username", taken.to_string())
+                    })
+                })?;
+                Ok(Err((errors, uc::menu(c, &p)?)))
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(name) => {
+            flash_success(
+                &session,
+                format!("Welcome to {name}, your new organization. Add members from Settings → Members."),
+            );
+            Ok(redirect(&format!("/{name}")))
+        }
+        Err((errors, nav)) => invalid(&NewOrgPage {
+            ctx: Layout::new(&session, Some(&user), nav, "New organization"),
+            username: form.username.trim().to_string(),
+            display_name: form.display_name.trim().to_string(),
+            errors,
+        }),
+    }
+}
+
+// ---- The organization account page and its Members tab ----
+
+#[derive(Template)]
+#[template(path = "orgs/show.html")]
+pub(crate) struct OrgPage {
+    pub ctx: Layout,
+    pub org: Org,
+    pub role: OrgRole,
+    pub tab: &'static str,
+    pub datasets: Page<DatasetSummary>,
+}
+
+#[derive(Template)]
+#[template(path = "orgs/members.html")]
+struct MembersPage {
+    ctx: Layout,
+    org: Org,
+    role: OrgRole,
+    tab: &'static str,
+    members: Page<Member>,
+    q: String,
+    pager_suffix: String,
+}
+
+/// A page of an organization's members, with the menu: the Members tab asks for `View`,
+/// the Members subtab for `Manage`.
+async fn members_data(
+    state: &State,
+    user: &Principal,
+    name: String,
+    query: &ListQuery,
+    action: OrgAction,
+) -> Result<(Org, OrgRole, Page<Member>, Vec<String>), HtmlError> {
+    let (p, page, q) = (user.clone(), query.page(), query.search());
+    Ok(state
+        .run(move |c| {
+            let (org, role, members) = uc::members(c, &p, &name, action, &q, page)?;
+            Ok((org, role, members, uc::menu(c, &p)?))
+        })
+        .await?)
+}
+
+pub async fn members(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    let (org, role, members, nav) =
+        members_data(&state, &user, path.into_inner(), &query, OrgAction::View).await?;
+    ok(&MembersPage {
+        ctx: Layout::new(
+            &session,
+            Some(&user),
+            nav,
+            format!("Members · {}", org.username),
+        ),
+        org,
+        role,
+        tab: "members",
+        members,
+        q: query.search(),
+        pager_suffix: query.pager_suffix(),
+    })
+}
+
+// ---- Settings (administrators) ----
+
+#[derive(Template)]
+#[template(path = "orgs/settings.html")]
+struct SettingsPage {
+    ctx: Layout,
+    org: Org,
+    role: OrgRole,
+    tab: &'static str,
+    subtab: &'static str,
+    display_name: String,
+    description: String,
+    contact_email: String,
+    errors: FieldErrors,
+    confirm_label: String,
+}
+
+impl SettingsPage {
+    fn new(ctx: Layout, org: Org, role: OrgRole) -> Self {
+        SettingsPage {
+            confirm_label: format!("Type {} to confirm", org.username),
+            display_name: org.display_name.clone(),
+            description: org.description.clone(),
+            contact_email: org.contact_email.clone(),
+            ctx,
+            org,
+            role,
+            tab: "settings",
+            subtab: "general",
+            errors: FieldErrors::default(),
+        }
+    }
+}
+
+pub async fn settings(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let (org, role, nav) = state
+        .run(move |c| {
+            let (org, role) = uc::find(c, &p, &path, OrgAction::Manage)?;
+            Ok((org, role, uc::menu(c, &p)?))
+        })
+        .await?;
+    let ctx = Layout::new(
+        &session,
+        Some(&user),
+        nav,
+        format!("Settings · {}", org.username),
+    );
+    ok(&SettingsPage::new(ctx, org, role))
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    action: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    contact_email: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn update_settings(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let form = form.into_inner();
+    let deleting = match form.action.as_str() {
+        "update" => false,
+        "delete" => true,
+        _ => return Err(HtmlError::bad_request("Unknown settings action.")),
+    };
+    let (p, name) = (user.clone(), path.into_inner());
+    let (display_name, description, contact_email, confirm) = (
+        form.display_name.clone(),
+        form.description.clone(),
+        form.contact_email.clone(),
+        form.confirm.clone(),
+    );
+    let outcome = state
+        .run(move |c| {
+            let done = write_tx(c, |tx| {
+                if deleting {
+                    uc::delete(
+                        tx,
+                        &p,
+                        DeleteOrg {
+                            org: name.clone(),
+                            confirm,
+                        },
+                    )
+                } else {
+                    let cmd = UpdateOrgSettings {
+                        org: name.clone(),
+                        display_name,
+                        description,
+                        contact_email,
+                    };
+                    uc::update_settings(tx, &p, cmd)
+                }
+            });
+            match done {
+                Ok(org) => Ok(Ok(org)),
+                Err(e) => {
+                    let errors = form_errors(e, |_| None)?;
+                    let (org, role) = uc::find(c, &p, &name, OrgAction::Manage)?;
+                    Ok(Err((org, role, uc::menu(c, &p)?, errors)))
+                }
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(name) if deleting => {
+            flash_success(&session, format!("The organization {name} was deleted."));
+            Ok(redirect("/"))
+        }
+        Ok(name) => {
+            flash_success(&session, "The organization's settings were saved.");
+            Ok(redirect(&format!("/{name}/settings")))
+        }
+        Err((org, role, nav, errors)) => {
+            let ctx = Layout::new(
+                &session,
+                Some(&user),
+                nav,
+                format!("Settings · {}", org.username),
+            );
+            let mut page = SettingsPage::new(ctx, org, role);
+            page.errors = errors;
+            if !deleting {
+                page.display_name = form.display_name.trim().to_string();
+                page.description = form.description.trim().to_string();
+                page.contact_email = form.contact_email.trim().to_string();
+            }
+            invalid(&page)
+        }
+    }
+}
+
+// ---- The Members subtab (administrators) ----
+
+#[derive(Template)]
+#[template(path = "orgs/settings_members.html")]
+struct ManageMembersPage {
+    ctx: Layout,
+    org: Org,
+    role: OrgRole,
+    tab: &'static str,
+    subtab: &'static str,
+    members: Page<Member>,
+    q: String,
+    pager_suffix: String,
+    add_username: String,
+    add_role: OrgRole,
+    add_default: Option<DatasetRole>,
+    errors: FieldErrors,
+    org_roles: &'static [OrgRole],
+    default_roles: Vec<Option<DatasetRole>>,
+    me: i32,
+}
+
+impl ManageMembersPage {
+    fn default_value(&self, r: &Option<DatasetRole>) -> &'static str {
+        crate::domain::roles::default_role_value(*r)
+    }
+
+    fn default_label(&self, r: &Option<DatasetRole>) -> &'static str {
+        default_role_label(*r)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn manage_members_page(
+    ctx: Layout,
+    org: Org,
+    role: OrgRole,
+    members: Page<Member>,
+    query: &ListQuery,
+    add: (String, OrgRole, Option<DatasetRole>),
+    errors: FieldErrors,
+    me: i32,
+) -> ManageMembersPage {
+    ManageMembersPage {
+        ctx,
+        org,
+        role,
+        tab: "settings",
+        subtab: "members",
+        members,
+        q: query.search(),
+        pager_suffix: query.pager_suffix(),
+        add_username: add.0,
+        add_role: add.1,
+        add_default: add.2,
+        errors,
+        org_roles: OrgRole::ALL,
+        default_roles: default_role_choices(),
+        me,
+    }
+}
+
+pub async fn manage_members(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    let (org, role, members, nav) =
+        members_data(&state, &user, path.into_inner(), &query, OrgAction::Manage).await?;
+    let ctx = Layout::new(
+        &session,
+        Some(&user),
+        nav,
+        format!("Members · {}", org.username),
+    );
+    ok(&manage_members_page(
+        ctx,
+        org,
+        role,
+        members,
+        &query,
+        (String::new(), OrgRole::Member, Some(DatasetRole::Labeler)),
+        FieldErrors::default(),
+        user.user_id,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AddMemberForm {
+    #[serde(default)]
+    username: String,
+    role: String,
+    default_role: String,
+}
+
+fn parse_roles(
+    role: &str,
+    default_role: &str,
+) -> Result<(OrgRole, Option<DatasetRole>), HtmlError> {
+    let role =
+        OrgRole::parse(role).ok_or_else(|| HtmlError::bad_request("Unknown organization role."))?;
+    let default = parse_default_role(default_role)
+        .ok_or_else(|| HtmlError::bad_request("Unknown default dataset role."))?;
+    Ok((role, default))
+}
+
+pub async fn add_member(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    form: web::Form<AddMemberForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let (role, default_role) = parse_roles(&form.role, &form.default_role)?;
+    let username = form.username.trim().to_string();
+    let (p, name) = (user.clone(), path.into_inner());
+    let cmd = AddMember {
+        org: name.clone(),
+        username: username.clone(),
+        role,
+        default_role,
+    };
+    let outcome = state
+        .run(
+            move |c| match write_tx(c, |tx| uc::add_member(tx, &p, cmd)) {
+                Ok(added) => Ok(Ok(added)),
+                Err(e) => {
+                    // The user to add is unknown, an organization or already a member: said
+                    // beside the field.
+                    let errors = form_errors(e, |e| {
+                        matches!(
+                            e,
+                            DomainError::UnknownUser
+                                | DomainError::IsOrganization(_)
+                                | DomainError::Conflict(Conflict::AlreadyMember { .. })
+                        )
+                        .then(|| ("username", e.message()))
+                    })?;
+                    let (org, my_role, members) =
+                        uc::members(c, &p, &name, OrgAction::Manage, "", 1)?;
+                    Ok(Err((org, my_role, members, uc::menu(c, &p)?, errors)))
+                }
+            },
+        )
+        .await?;
+    match outcome {
+        Ok(added) => {
+            flash_success(
+                &session,
+                format!("{} is now a member of {}.", added.username, added.org),
+            );
+            Ok(redirect(&format!("/{}/settings/members", added.org)))
+        }
+        Err((org, my_role, members, nav, errors)) => {
+            let ctx = Layout::new(
+                &session,
+                Some(&user),
+                nav,
+                format!("Members · {}", org.username),
+            );
+            invalid(&manage_members_page(
+                ctx,
+                org,
+                my_role,
+                members,
+                &ListQuery::default(),
+                (username, role, default_role),
+                errors,
+                user.user_id,
+            ))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateMemberForm {
+    role: String,
+    default_role: String,
+}
+
+/// `POST /{org}/settings/members/{user}`: change the organization role and the default role.
+pub async fn update_member(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<(String, String)>,
+    form: web::Form<UpdateMemberForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let (role, default_role) = parse_roles(&form.role, &form.default_role)?;
+    let (org, member) = path.into_inner();
+    let p = user.clone();
+    let cmd = ChangeMember {
+        org,
+        member,
+        role,
+        default_role,
+    };
+    let result = state
+        .run(move |c| Ok(write_tx(c, |tx| uc::change_member(tx, &p, cmd))))
+        .await?;
+    let org = match result {
+        Ok(org) => {
+            flash_success(&session, "The member was updated.");
+            org
+        }
+        Err(DomainError::LastAdmin { org }) => {
+            flash_error(
+                &session,
+                DomainError::LastAdmin { org: org.clone() }.message(),
+            );
+            org
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(redirect(&format!("/{org}/settings/members")))
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    ctx: Layout,
+    heading: String,
+    message: String,
+    action: String,
+    button: String,
+    cancel: String,
+}
+
+/// `GET /{org}/settings/members/{user}/remove`: the confirmation.
+pub async fn confirm_remove(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, HtmlError> {
+    let (org, member) = path.into_inner();
+    let p = user.clone();
+    let ((org, member), nav) = state
+        .run(move |c| Ok((uc::remove_preview(c, &p, &org, &member)?, uc::menu(c, &p)?)))
+        .await?;
+    ok(&ConfirmPage {
+        ctx: Layout::new(&session, Some(&user), nav, "Remove member"),
+        heading: format!("Remove {member} from {org}?"),
+        message: format!("{member} will lose access to {org} and to every dataset of {org} they collaborate on. The audit log keeps a record."),
+        action: format!("/{org}/settings/members/{member}/remove"),
+        button: "Remove member".into(),
+        cancel: format!("/{org}/settings/members"),
+    })
+}
+
+pub async fn remove_member(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, HtmlError> {
+    let (org, member) = path.into_inner();
+    let p = user.clone();
+    let cmd = RemoveMember { org, member };
+    let result = state
+        .run(move |c| Ok(write_tx(c, |tx| uc::remove_member(tx, &p, cmd))))
+        .await?;
+    match result {
+        Ok(removed) if removed.was_self => {
+            flash_success(
+                &session,
+                format!("You removed yourself from {}.", removed.org),
+            );
+            Ok(redirect("/"))
+        }
+        Ok(removed) => {
+            flash_success(
+                &session,
+                format!("{} was removed from {}.", removed.username, removed.org),
+            );
+            Ok(redirect(&format!("/{}/settings/members", removed.org)))
+        }
+        Err(DomainError::LastAdmin { org }) => {
+            flash_error(
+                &session,
+                DomainError::LastAdmin { org: org.clone() }.message(),
+            );
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Audit log (administrators) ----
+
+#[derive(Template)]
+#[template(path = "orgs/audit.html")]
+struct AuditPage {
+    ctx: Layout,
+    org: Org,
+    role: OrgRole,
+    tab: &'static str,
+    subtab: &'static str,
+    events: Page<AuditRow>,
+    pager_suffix: String,
+}
+
+pub async fn audit_log(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    let (p, page) = (user.clone(), query.page());
+    let ((org, role, events), nav) = state
+        .run(move |c| Ok((uc::audit_log(c, &p, &path, page)?, uc::menu(c, &p)?)))
+        .await?;
+    ok(&AuditPage {
+        ctx: Layout::new(
+            &session,
+            Some(&user),
+            nav,
+            format!("Audit log · {}", org.username),
+        ),
+        org,
+        role,
+        tab: "settings",
+        subtab: "audit",
+        events,
+        pager_suffix: String::new(),
+    })
+}
+
+// ---- The user's Organizations tab ----
+
+#[derive(Template)]
+#[template(path = "settings/organizations.html")]
+struct MyOrgsPage {
+    ctx: Layout,
+    tab: &'static str,
+    orgs: Vec<UserOrg>,
+}
+
+pub async fn my_orgs(
+    state: State,
+    session: Session,
+    user: Principal,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let (list, nav) = state
+        .run(move |c| Ok((uc::mine(c, &p)?, uc::menu(c, &p)?)))
+        .await?;
+    ok(&MyOrgsPage {
+        ctx: Layout::new(&session, Some(&user), nav, "Organizations"),
+        tab: "organizations",
+        orgs: list,
+    })
+}
+
+pub async fn confirm_leave(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let ((org, last), nav) = state
+        .run(move |c| Ok((uc::leave_preview(c, &p, &path)?, uc::menu(c, &p)?)))
+        .await?;
+    let ctx = Layout::new(&session, Some(&user), nav, "Leave organization");
+    if last {
+        // Say it before the click: the last administrator cannot leave (SPEC 4.1).
+        return ok(&ConfirmPage {
+            ctx,
+            heading: format!("You cannot leave {org} yet"),
+            message: DomainError::LastAdmin { org: org.clone() }.message(),
+            action: String::new(),
+            button: String::new(),
+            cancel: "/settings/organizations".into(),
+        });
+    }
+    ok(&ConfirmPage {
+        ctx,
+        heading: format!("Leave {org}?"),
+        message: format!("You will lose access to {org} and to its datasets. An administrator can add you again."),
+        action: format!("/settings/organizations/{org}/leave"),
+        button: "Leave organization".into(),
+        cancel: "/settings/organizations".into(),
+    })
+}
+
+pub async fn leave(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let cmd = Leave {
+        org: path.into_inner(),
+    };
+    let result = state
+        .run(move |c| Ok(write_tx(c, |tx| uc::leave(tx, &p, cmd))))
+        .await?;
+    match result {
+        Ok(left) => flash_success(&session, format!("You left {}.", left.org)),
+        Err(DomainError::LastAdmin { org }) => flash_error(
+            &session,
+            format!("You cannot leave {org}: you are its last administrator. Make another member an administrator first, or delete the organization in its settings."),
+        ),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(redirect("/settings/organizations"))
+}

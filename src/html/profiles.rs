@@ -1,0 +1,63 @@
+//! `GET /{owner}`: the account page of an organization (members only) or of a user.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::app::accounts::{self as uc, AccountPage};
+use crate::app::orgs::menu;
+use crate::app::Principal;
+use crate::html::error::HtmlError;
+use crate::html::layout::{ok, Layout};
+use crate::html::orgs::OrgPage;
+use crate::html::{ListQuery, State};
+use crate::models::accounts::Account;
+use crate::models::datasets::DatasetSummary;
+use crate::models::Page;
+
+#[derive(Template)]
+#[template(path = "account/user.html")]
+struct UserPage {
+    ctx: Layout,
+    account: Account,
+    is_me: bool,
+    datasets: Page<DatasetSummary>,
+}
+
+pub async fn show(
+    state: State,
+    session: Session,
+    user: Option<Principal>,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    let (p, page) = (user.clone(), query.page());
+    let (shown, nav) = state
+        .run(move |c| {
+            let shown = uc::page(c, p.as_ref(), &path, page)?;
+            let nav = match &p {
+                Some(p) => menu(c, p)?,
+                None => Vec::new(),
+            };
+            Ok((shown, nav))
+        })
+        .await?;
+    match shown {
+        AccountPage::Org(b) => {
+            let (org, role, datasets) = *b;
+            ok(&OrgPage {
+                ctx: Layout::new(&session, user.as_ref(), nav, org.username.clone()),
+                org,
+                role,
+                tab: "datasets",
+                datasets,
+            })
+        }
+        AccountPage::User(account, datasets) => ok(&UserPage {
+            ctx: Layout::new(&session, user.as_ref(), nav, account.username.clone()),
+            is_me: user.as_ref().is_some_and(|u| u.user_id == account.id),
+            account,
+            datasets,
+        }),
+    }
+}

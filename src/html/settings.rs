@@ -1,0 +1,129 @@
+//! `/settings`: the user's profile and password.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::accounts::{self as uc, ChangePassword, UpdateProfile};
+use crate::app::orgs::menu;
+use crate::app::{DomainError, FieldErrors, Principal};
+use crate::db::write_tx;
+use crate::html::error::HtmlError;
+use crate::html::layout::{flash_success, form_errors, invalid, ok, redirect, Layout};
+use crate::html::State;
+
+#[derive(Template)]
+#[template(path = "settings/profile.html")]
+struct ProfilePage {
+    ctx: Layout,
+    tab: &'static str,
+    username: String,
+    display_name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+pub async fn profile_form(
+    state: State,
+    session: Session,
+    user: Principal,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let (nav, profile) = state
+        .run(move |c| Ok((menu(c, &p)?, uc::profile(c, &p)?)))
+        .await?;
+    ok(&ProfilePage {
+        ctx: Layout::new(&session, Some(&user), nav, "Settings"),
+        tab: "profile",
+        username: profile.username,
+        display_name: profile.display_name,
+        email: profile.email,
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    action: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+pub async fn update(
+    state: State,
+    session: Session,
+    user: Principal,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let form = form.into_inner();
+    let p = user.clone();
+    let refused = match form.action.as_str() {
+        "profile" => {
+            let cmd = UpdateProfile {
+                display_name: form.display_name.clone(),
+                email: form.email.clone(),
+            };
+            match state
+                .run(move |c| write_tx(c, |tx| uc::update_profile(tx, &p, cmd)))
+                .await
+            {
+                Ok(()) => {
+                    flash_success(&session, "Your profile was saved.");
+                    return Ok(redirect("/settings"));
+                }
+                Err(e) => e,
+            }
+        }
+        "password" => {
+            let cmd = ChangePassword {
+                current: form.current_password,
+                new: form.new_password,
+            };
+            match uc::change_password(&state, &p, cmd).await {
+                Ok(()) => {
+                    // Every session of the user is gone, this one included; a new id keeps
+                    // this browser signed in.
+                    session.renew();
+                    flash_success(
+                        &session,
+                        "Your password was changed. Other sessions were signed out.",
+                    );
+                    return Ok(redirect("/settings"));
+                }
+                Err(e) => e,
+            }
+        }
+        _ => return Err(HtmlError::bad_request("Unknown settings action.")),
+    };
+    let errors = form_errors(refused, |e| {
+        matches!(e, DomainError::Conflict(_))
+            .then(|| ("email", "Another account uses this email.".into()))
+    })?;
+    let p = user.clone();
+    let (nav, profile) = state
+        .run(move |c| Ok((menu(c, &p)?, uc::profile(c, &p)?)))
+        .await?;
+    let (display_name, email) = if form.action == "password" {
+        (profile.display_name, profile.email)
+    } else {
+        (
+            form.display_name.trim().to_string(),
+            form.email.trim().to_string(),
+        )
+    };
+    invalid(&ProfilePage {
+        ctx: Layout::new(&session, Some(&user), nav, "Settings"),
+        tab: "profile",
+        username: profile.username,
+        display_name,
+        email,
+        errors,
+    })
+}

@@ -1,0 +1,110 @@
+//! Server-side sessions of the HTML surface: one row per session, found by the SHA-256 of
+//! the key the cookie holds. Deleting the row ends the session on every instance at once.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::schema::sessions;
+
+/// What a session row holds: the serialized state and its three times.
+pub struct SessionRow {
+    pub state: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(id)
+        .select((
+            sessions::state,
+            sessions::created_at,
+            sessions::last_seen_at,
+            sessions::expires_at,
+        ))
+        .first::<(String, NaiveDateTime, NaiveDateTime, NaiveDateTime)>(conn)
+        .optional()
+        .map(|row| {
+            row.map(|(state, created_at, last_seen_at, expires_at)| SessionRow {
+                state,
+                created_at,
+                last_seen_at,
+                expires_at,
+            })
+        })
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    user_id: Option<i32>,
+    state: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(id),
+            sessions::user_id.eq(user_id),
+            sessions::state.eq(state),
+            sessions::created_at.eq(now),
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces the state of a session; `false` when the row is gone (ended meanwhile).
+pub fn update_state(
+    conn: &mut DbConn,
+    id: &str,
+    user_id: Option<i32>,
+    state: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::user_id.eq(user_id),
+            sessions::state.eq(state),
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Marks a session as used now; it expires `expires_at` unless used again.
+pub fn touch(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::delete(sessions::table.find(id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Ends every session of `user_id` (after a password change).
+pub fn end_user_sessions(conn: &mut DbConn, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// Deletes expired sessions.
+pub fn sweep_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)
+}
