@@ -89,7 +89,25 @@ impl QueryCounter {
     }
 }
 
-struct CountQueries(Arc<Counts>);
+/// The instrumentation of every pooled connection: counts statements for the query counter,
+/// and marks the connection lost when a statement fails because the server went away, so
+/// the pool drops it instead of handing it out again.
+struct CountQueries(Arc<Counts>, Arc<AtomicBool>);
+
+/// Whether a failed statement means the connection itself is gone.
+fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            m.contains("server closed the connection")
+                || m.contains("no connection to the server")
+                || m.contains("terminating connection")
+        }
+        _ => false,
+    }
+}
 
 impl CountQueries {
     fn push(&self, statement: Statement) {
@@ -117,6 +135,11 @@ impl Instrumentation for CountQueries {
             InstrumentationEvent::CacheQuery { sql, .. } if recording() => {
                 self.push(Statement::Cached(sql.to_string()));
             }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } if connection_lost(error) => {
+                self.1.store(true, Ordering::Relaxed);
+            }
             _ => {}
         }
     }
@@ -143,10 +166,10 @@ impl std::fmt::Display for ConnError {
 impl std::error::Error for ConnError {}
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = PoolConn;
     type Error = ConnError;
 
-    fn connect(&self) -> Result<DbConn, ConnError> {
+    fn connect(&self) -> Result<PoolConn, ConnError> {
         let mut conn = match &self.backend {
             Backend::Postgres(url) => {
                 PgConnection::establish(url).map(DbConn::Pg).map_err(|e| {
@@ -170,16 +193,38 @@ impl r2d2::ManageConnection for Manager {
                 DbConn::Sqlite(c)
             }
         };
-        conn.set_instrumentation(CountQueries(self.counter.0.clone()));
-        Ok(conn)
+        let lost = Arc::new(AtomicBool::new(false));
+        conn.set_instrumentation(CountQueries(self.counter.0.clone(), lost.clone()));
+        Ok(PoolConn { conn, lost })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnError> {
-        conn.ping().map_err(|e| ConnError(e.to_string()))
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnError> {
+        conn.conn.ping().map_err(|e| ConnError(e.to_string()))
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        conn.lost.load(Ordering::Relaxed) || conn.conn.is_broken()
+    }
+}
+
+/// A pooled connection: the connection, and whether a statement found it lost (a server
+/// restart, a terminated backend), in which case the pool discards it when it comes back.
+pub struct PoolConn {
+    conn: DbConn,
+    lost: Arc<AtomicBool>,
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = DbConn;
+
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
     }
 }
 

@@ -89,7 +89,7 @@ pub fn run(db: &Db, scale: &Scale, bcrypt_cost: u32) -> Result<String, String> {
         "VACUUM ANALYZE"
     };
     diesel::sql_query(settle)
-        .execute(&mut conn)
+        .execute(&mut *conn as &mut DbConn)
         .map_err(|e| format!("{settle} failed: {e}"))?;
     Ok(format!(
         "seeded {users} users, {} organizations (bigorg has {} members), {} datasets, about {} collaborators in {:.1}s\n\

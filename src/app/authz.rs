@@ -4,7 +4,7 @@
 
 use crate::app::error::{Denied, DomainError};
 use crate::domain::access::Access;
-use crate::domain::roles::{DatasetAction, OrgAction, OrgRole};
+use crate::domain::roles::{DatasetAction, DatasetRole, OrgAction, OrgRole};
 
 /// The caller's organization role when it allows `action`.
 pub fn org(
@@ -37,5 +37,15 @@ pub fn dataset(
             dataset: dataset_name.to_string(),
             role: access.role(),
         }))
+    }
+}
+
+/// Whether the caller may give `role` to a collaborator, or change or remove one who has it
+/// (SPEC 2: a manager cannot touch the administrator role).
+pub fn assign(access: Access, role: DatasetRole) -> Result<(), DomainError> {
+    if access.role().can_assign(role) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(Denied::AdminRoleOnly))
     }
 }

@@ -281,9 +281,7 @@ pub fn add_collaborator(
         errors.add("username", "Type the username of the user to add.");
         return Err(DomainError::Invalid(errors));
     }
-    if !access.role().can_assign(cmd.role) {
-        return Err(DomainError::Forbidden(Denied::AdminRoleOnly));
-    }
+    authz::assign(access, cmd.role)?;
     let account = accounts::find_account(tx, wanted)?.ok_or(DomainError::UnknownUser)?;
     if account.is_org() {
         return Err(DomainError::IsOrganization(Joining::Dataset));
@@ -339,9 +337,8 @@ pub fn change_collaborator(
         DatasetAction::ManageCollaborators,
     )?;
     let (user_id, old, username) = entry(tx, &ds, &cmd.user)?;
-    if !access.role().can_assign(old) || !access.role().can_assign(cmd.role) {
-        return Err(DomainError::Forbidden(Denied::AdminRoleOnly));
-    }
+    authz::assign(access, old)?;
+    authz::assign(access, cmd.role)?;
     if old != cmd.role {
         datasets::set_collaborator_role(tx, ds.id, user_id, cmd.role)?;
         let details = collab_details(
@@ -384,9 +381,7 @@ pub fn remove_collaborator(
         DatasetAction::ManageCollaborators,
     )?;
     let (user_id, old, username) = entry(tx, &ds, &cmd.user)?;
-    if !access.role().can_assign(old) {
-        return Err(DomainError::Forbidden(Denied::AdminRoleOnly));
-    }
+    authz::assign(access, old)?;
     datasets::delete_collaborator(tx, ds.id, user_id)?;
     record(
         tx,

@@ -42,6 +42,23 @@ impl Org {
 
 type OrgTuple = (i32, String, String, String, String, i32);
 
+/// The columns of an [`Org`], in the order of [`OrgTuple`].
+const ORG_COLUMNS: (
+    acc::id,
+    acc::username,
+    acc::display_name,
+    organizations::description,
+    organizations::contact_email,
+    organizations::member_count,
+) = (
+    acc::id,
+    acc::username,
+    acc::display_name,
+    organizations::description,
+    organizations::contact_email,
+    organizations::member_count,
+);
+
 fn org_from((id, username, display_name, description, contact_email, count): OrgTuple) -> Org {
     Org {
         id,
@@ -58,14 +75,7 @@ macro_rules! org_by_name {
         acc::table
             .inner_join(organizations::table.on(organizations::id.eq(acc::id)))
             .filter(acc::username_key.eq(name_key($name)))
-            .select((
-                acc::id,
-                acc::username,
-                acc::display_name,
-                organizations::description,
-                organizations::contact_email,
-                organizations::member_count,
-            ))
+            .select(ORG_COLUMNS)
     };
 }
 
@@ -108,17 +118,7 @@ pub fn find_with_role(
                 .and(memberships::user_id.eq(user_id))),
         )
         .filter(acc::username_key.eq(name_key(name)))
-        .select((
-            (
-                acc::id,
-                acc::username,
-                acc::display_name,
-                organizations::description,
-                organizations::contact_email,
-                organizations::member_count,
-            ),
-            memberships::role.nullable(),
-        ))
+        .select((ORG_COLUMNS, memberships::role.nullable()))
         .first::<(OrgTuple, Option<OrgRole>)>(conn)
         .optional()?;
     Ok(row.map(|(org, role)| (org_from(org), role)))
