@@ -2,13 +2,15 @@
 //!
 //! Layers, with arrows only downwards:
 //! - `routes` (the URL scheme) and `startup` (the server) on top;
-//! - `html`: the HTML surface (handlers, pages, sessions, CSRF, error pages);
+//! - `html`: the HTML surface (handlers, pages, sessions, CSRF, error pages), and `api`: the
+//!   JSON surface (API keys, the Segments.ai SDK's paths, Colabel's own endpoints);
 //! - `app`: the use cases, the principal and the domain errors, one per action;
 //! - `models`: persistence, plain functions over a connection; `auth`: password hashing and
 //!   the login throttle;
 //! - `db` (SQLite or PostgreSQL, write transactions) and `schema`;
 //! - `domain`: roles and the permission table, kinds, names, used by every layer above.
 
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -15,6 +15,9 @@ text_enum! {
         CollaboratorAdded = "collaborator.added",
         CollaboratorRoleChanged = "collaborator.role_changed",
         CollaboratorRemoved = "collaborator.removed",
+        ApiKeyCreated = "api_key.created",
+        ApiKeyFirstUsed = "api_key.first_used",
+        ApiKeyRevoked = "api_key.revoked",
     }
 }
 
@@ -40,6 +43,9 @@ impl Action {
             Action::CollaboratorAdded => "added collaborator",
             Action::CollaboratorRoleChanged => "changed the dataset role of",
             Action::CollaboratorRemoved => "removed collaborator",
+            Action::ApiKeyCreated => "created the API key",
+            Action::ApiKeyFirstUsed => "used for the first time the API key",
+            Action::ApiKeyRevoked => "revoked the API key",
         }
     }
 }

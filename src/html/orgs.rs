@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::orgs::{
-    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, RemoveMember,
+    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, Paging, RemoveMember,
     UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
@@ -136,7 +136,7 @@ async fn members_data(
     let (p, page, q) = (user.clone(), query.page(), query.search());
     Ok(state
         .run(move |c| {
-            let (org, role, members) = uc::members(c, &p, &name, action, &q, page)?;
+            let (org, role, members) = uc::members(c, &p, &name, action, &q, Paging::html(page))?;
             Ok((org, role, members, uc::menu(c, &p)?))
         })
         .await?)
@@ -457,7 +457,7 @@ pub async fn add_member(
                         .then(|| ("username", e.message()))
                     })?;
                     let (org, my_role, members) =
-                        uc::members(c, &p, &name, OrgAction::Manage, "", 1)?;
+                        uc::members(c, &p, &name, OrgAction::Manage, "", Paging::html(1))?;
                     Ok(Err((org, my_role, members, uc::menu(c, &p)?, errors)))
                 }
             },
@@ -512,14 +512,14 @@ pub async fn update_member(
     let cmd = ChangeMember {
         org,
         member,
-        role,
-        default_role,
+        role: Some(role),
+        default_role: Some(default_role),
     };
     let result = state
         .run(move |c| Ok(write_tx(c, |tx| uc::change_member(tx, &p, cmd))))
         .await?;
     let org = match result {
-        Ok(org) => {
+        Ok((org, _)) => {
             flash_success(&session, "The member was updated.");
             org
         }
@@ -629,7 +629,12 @@ pub async fn audit_log(
 ) -> Result<HttpResponse, HtmlError> {
     let (p, page) = (user.clone(), query.page());
     let ((org, role, events), nav) = state
-        .run(move |c| Ok((uc::audit_log(c, &p, &path, page)?, uc::menu(c, &p)?)))
+        .run(move |c| {
+            Ok((
+                uc::audit_log(c, &p, &path, Paging::html(page))?,
+                uc::menu(c, &p)?,
+            ))
+        })
         .await?;
     ok(&AuditPage {
         ctx: Layout::new(

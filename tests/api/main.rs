@@ -4,16 +4,19 @@
 mod helpers;
 
 mod accounts;
+mod api;
 mod concurrency;
 mod datasets;
 mod hostile;
 mod instances;
 mod matrix;
+mod openapi;
 mod orgs;
 mod outage;
 mod process;
 mod properties;
 mod races;
 mod schema;
+mod sdk;
 mod security;
 mod sessions;
