@@ -44,7 +44,7 @@ impl Action {
             Action::CollaboratorRoleChanged => "changed the dataset role of",
             Action::CollaboratorRemoved => "removed collaborator",
             Action::ApiKeyCreated => "created the API key",
-            Action::ApiKeyFirstUsed => "used for the first time the API key",
+            Action::ApiKeyFirstUsed => "first used the API key",
             Action::ApiKeyRevoked => "revoked the API key",
         }
     }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod api;
+mod api_matrix;
 mod concurrency;
 mod datasets;
 mod hostile;

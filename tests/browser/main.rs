@@ -16,6 +16,7 @@
 //!
 //! Run: `cargo test --test browser -- --nocapture`
 
+mod api_keys;
 mod harness;
 mod keyboard;
 mod no_javascript;
