@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod html;
+pub mod http;
 pub mod models;
 pub mod routes;
 pub mod schema;

@@ -53,17 +53,30 @@ macro_rules! api_table {
                         .wrap(from_fn(api::guard)),
                 );
             })*
-            // A dataset named without its owner (`/datasets/abcde/`): none such.
-            cfg.service(
-                web::resource("/datasets/{identifier}/")
-                    .wrap(from_fn(api::guard))
-                    .to(api::datasets::no_such_dataset),
-            );
+            // Every other address under the API's own paths (a dataset named without its
+            // owner, `/datasets/abcde/`, an unknown endpoint): asks for the key, then JSON 404.
+            for path in API_NAMESPACES {
+                cfg.service(
+                    web::resource(*path)
+                        .wrap(from_fn(api::guard))
+                        .to(api::no_such_endpoint),
+                );
+            }
         }
     };
     (@head GET $handler:expr) => { Some(web::head().to($handler)) };
     (@head $method:ident $handler:expr) => { None };
 }
+
+/// The address spaces that belong to the API alone (no HTML page lives there): what no
+/// endpoint answers in them gets the API's JSON 404, not an HTML page.
+const API_NAMESPACES: &[&str] = &[
+    "/api_status/{tail:.*}",
+    "/user/{tail:.*}",
+    "/users/{tail:.*}",
+    "/datasets/{owner}/{tail:.*}",
+    "/organizations/{org}/{tail:.+}",
+];
 
 /// `/a/b/` and `/a/b`: the SDK writes some paths with a trailing slash and some without.
 fn both_slashes(path: &str) -> Vec<String> {

@@ -54,7 +54,7 @@ diesel::table! {
         is_public -> Bool,
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
-        cloned_from -> Nullable<Text>,
+        cloned_from_id -> Nullable<Integer>,
     }
 }
 

@@ -13,6 +13,7 @@ use crate::app::datasets::{
     self as uc, AddCollaborator, ChangeCollaborator, CloneDataset, CreateDataset, DeleteDataset,
     RemoveCollaborator, UpdateDataset, Whose,
 };
+use crate::app::DomainError;
 use crate::db::write_tx;
 use crate::domain::kinds::{AccountKind, TaskType};
 use crate::domain::roles::DatasetRole;
@@ -20,7 +21,7 @@ use crate::domain::roles::DatasetRole;
 /// Rows on a page of datasets when `per_page` is not given.
 const DEFAULT_PER_PAGE: i64 = 100;
 
-fn task_type(value: &str) -> Result<TaskType, ApiError> {
+fn task_type(value: &str) -> Result<TaskType, DomainError> {
     wire::parse(
         "task_type",
         value,
@@ -30,7 +31,7 @@ fn task_type(value: &str) -> Result<TaskType, ApiError> {
     )
 }
 
-fn dataset_role(value: &str) -> Result<DatasetRole, ApiError> {
+fn dataset_role(value: &str) -> Result<DatasetRole, DomainError> {
     wire::parse(
         "role",
         value,
@@ -99,8 +100,10 @@ async fn create(
             task_type: Some(task_type),
             is_public: body.public.unwrap_or(false),
         };
-        let made = write_tx(c, |tx| uc::create(tx, p, cmd))?;
-        uc::detail(c, p, &made.owner, &made.name)
+        write_tx(c, |tx| {
+            let made = uc::create(tx, p, cmd)?;
+            uc::detail(tx, p, &made.owner, &made.name)
+        })
     })
     .await?;
     Ok(created(&Dataset::of(&detail)))
@@ -162,8 +165,8 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, name) = path.into_inner();
     let body = body.0;
-    let task_type = body.task_type.as_deref().map(task_type).transpose()?;
     let detail = run(&state, key, move |c, p| {
+        let task_type = body.task_type.as_deref().map(task_type).transpose()?;
         let cmd = UpdateDataset {
             owner: owner.clone(),
             name: name.clone(),
@@ -171,8 +174,10 @@ pub async fn update(
             task_type,
             is_public: body.public,
         };
-        let ds = write_tx(c, |tx| uc::update_settings(tx, p, cmd))?;
-        uc::detail(c, p, &ds.owner_name, &ds.name)
+        write_tx(c, |tx| {
+            let ds = uc::update_settings(tx, p, cmd)?;
+            uc::detail(tx, p, &ds.owner_name, &ds.name)
+        })
     })
     .await?;
     Ok(ok(&Dataset::of(&detail)))
@@ -215,8 +220,8 @@ pub async fn clone(
 ) -> Result<HttpResponse, ApiError> {
     let (source_owner, source_name) = path.into_inner();
     let body = body.0;
-    let task_type = body.task_type.as_deref().map(task_type).transpose()?;
     let detail = run(&state, key, move |c, p| {
+        let task_type = body.task_type.as_deref().map(task_type).transpose()?;
         let cmd = CloneDataset {
             source_owner,
             source_name,
@@ -225,8 +230,10 @@ pub async fn clone(
             task_type,
             is_public: body.public,
         };
-        let made = write_tx(c, |tx| uc::clone(tx, p, cmd))?;
-        uc::detail(c, p, &made.owner, &made.name)
+        write_tx(c, |tx| {
+            let made = uc::clone(tx, p, cmd)?;
+            uc::detail(tx, p, &made.owner, &made.name)
+        })
     })
     .await?;
     Ok(created(&Dataset::of(&detail)))
@@ -284,19 +291,17 @@ pub async fn add_collaborator(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, name) = path.into_inner();
     let body = body.0;
-    let role = dataset_role(&body.role)?;
-    let entry = run(&state, key, move |c, p| {
+    let added = run(&state, key, move |c, p| {
         let cmd = AddCollaborator {
-            owner: owner.clone(),
-            name: name.clone(),
+            owner,
+            name,
             username: body.user,
-            role,
+            role: dataset_role(&body.role)?,
         };
-        let added = write_tx(c, |tx| uc::add_collaborator(tx, p, cmd))?;
-        uc::collaborator(c, p, &owner, &name, &added.username)
+        write_tx(c, |tx| uc::add_collaborator(tx, p, cmd))
     })
     .await?;
-    Ok(created(&Collaborator::of(&entry)))
+    Ok(created(&Collaborator::of(&added.entry)))
 }
 
 /// Changes a collaborator's role (managers and administrators; only administrators touch
@@ -312,19 +317,18 @@ pub async fn change_collaborator(
     body: Body<CollaboratorPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, name, user) = path.into_inner();
-    let role = dataset_role(&body.0.role)?;
-    let entry = run(&state, key, move |c, p| {
+    let body = body.0;
+    let changed = run(&state, key, move |c, p| {
         let cmd = ChangeCollaborator {
-            owner: owner.clone(),
-            name: name.clone(),
+            owner,
+            name,
             user,
-            role,
+            role: dataset_role(&body.role)?,
         };
-        let changed = write_tx(c, |tx| uc::change_collaborator(tx, p, cmd))?;
-        uc::collaborator(c, p, &owner, &name, &changed.username)
+        write_tx(c, |tx| uc::change_collaborator(tx, p, cmd))
     })
     .await?;
-    Ok(ok(&Collaborator::of(&entry)))
+    Ok(ok(&Collaborator::of(&changed.entry)))
 }
 
 /// Removes a collaborator (managers and administrators; only administrators remove an
@@ -345,9 +349,4 @@ pub async fn remove_collaborator(
     })
     .await?;
     Ok(no_content())
-}
-
-/// `/datasets/{identifier}/` without an owner: no such dataset.
-pub async fn no_such_dataset() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found())
 }

@@ -35,6 +35,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
+    /// The stable code of the refusal (the domain error's, or the API's own).
+    pub code: &'static str,
     pub detail: String,
     pub fields: Vec<(&'static str, String)>,
 }
@@ -42,30 +44,33 @@ pub struct ApiError {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     detail: &'a str,
+    code: &'a str,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     errors: std::collections::BTreeMap<&'a str, Vec<&'a str>>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
+            code,
             detail: detail.into(),
             fields: Vec::new(),
         }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, detail)
+        Self::new(StatusCode::BAD_REQUEST, "bad_input", detail)
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Not found.")
+        ApiError::from(DomainError::NotFound)
     }
 
     fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
+            "unauthenticated",
             "Authentication credentials were not provided.",
         )
     }
@@ -85,6 +90,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let body = ErrorBody {
             detail: &self.detail,
+            code: self.code,
             errors: self
                 .fields
                 .iter()
@@ -111,8 +117,9 @@ const NO_PERMISSION: &str = "You do not have permission to perform this action."
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         use StatusCode as S;
-        match e {
-            DomainError::NotFound => ApiError::not_found(),
+        let code = e.code();
+        let (status, detail, fields) = match e {
+            DomainError::NotFound => (S::NOT_FOUND, "Not found.".to_string(), Vec::new()),
             DomainError::Forbidden(d) => {
                 let detail = match d {
                     Denied::OrgRole { org, .. } => {
@@ -131,7 +138,7 @@ impl From<DomainError> for ApiError {
                         NO_PERMISSION.trim_end_matches('.')
                     ),
                 };
-                ApiError::new(S::FORBIDDEN, detail)
+                (S::FORBIDDEN, detail, Vec::new())
             }
             DomainError::Invalid(errors) => {
                 let fields: Vec<(&'static str, String)> =
@@ -140,13 +147,9 @@ impl From<DomainError> for ApiError {
                     Some((f, m)) => format!("Invalid {f}: {m}"),
                     None => "Invalid input.".into(),
                 };
-                ApiError {
-                    status: S::BAD_REQUEST,
-                    detail,
-                    fields,
-                }
+                (S::BAD_REQUEST, detail, fields)
             }
-            DomainError::BadInput(m) => ApiError::bad_request(m),
+            DomainError::BadInput(m) => (S::BAD_REQUEST, m, Vec::new()),
             DomainError::Conflict(c) => {
                 let detail = match c {
                     Conflict::NameTaken => "An account with this name already exists.".into(),
@@ -163,39 +166,52 @@ impl From<DomainError> for ApiError {
                         "Another change happened at the same moment; please try again.".into()
                     }
                 };
-                ApiError::new(S::CONFLICT, detail)
+                (S::CONFLICT, detail, Vec::new())
             }
-            DomainError::UnknownUser => ApiError::new(S::NOT_FOUND, "User not found."),
-            DomainError::IsOrganization(Joining::Dataset) => ApiError::bad_request(
-                "This account is an organization and cannot be added as collaborator.",
+            DomainError::UnknownUser => (S::NOT_FOUND, "User not found.".into(), Vec::new()),
+            DomainError::IsOrganization(Joining::Dataset) => (
+                S::BAD_REQUEST,
+                "This account is an organization and cannot be added as collaborator.".into(),
+                Vec::new(),
             ),
-            DomainError::IsOrganization(Joining::Organization) => ApiError::bad_request(
-                "This account is an organization and cannot be added as a member of an organization.",
+            DomainError::IsOrganization(Joining::Organization) => (
+                S::BAD_REQUEST,
+                "This account is an organization and cannot be added as a member of an organization.".into(),
+                Vec::new(),
             ),
-            DomainError::NotMember { .. } => ApiError::new(S::NOT_FOUND, "Member not found."),
-            DomainError::NotCollaborator => ApiError::new(S::NOT_FOUND, "Collaborator not found."),
-            DomainError::LastAdmin { org } => ApiError::new(
+            DomainError::NotMember { .. } => (S::NOT_FOUND, "Member not found.".into(), Vec::new()),
+            DomainError::NotCollaborator => (S::NOT_FOUND, "Collaborator not found.".into(), Vec::new()),
+            DomainError::LastAdmin { org } => (
                 S::CONFLICT,
                 format!(
                     "{org} must keep at least one administrator: its last administrator cannot leave the organization, be removed or be demoted. Make another member an administrator first."
                 ),
+                Vec::new(),
             ),
-            DomainError::Throttled { minutes } => ApiError::new(
+            DomainError::Throttled { minutes } => (
                 S::TOO_MANY_REQUESTS,
                 format!("Request was throttled. Try again in {minutes} minutes."),
+                Vec::new(),
             ),
-            DomainError::BadCredentials => ApiError::new(S::UNAUTHORIZED, "Invalid API key."),
+            DomainError::BadCredentials => (S::UNAUTHORIZED, "Invalid API key.".into(), Vec::new()),
             DomainError::Unavailable(cause) => {
                 log::warn!("database unavailable: {cause}");
-                ApiError::new(
+                (
                     S::SERVICE_UNAVAILABLE,
-                    "Colabel cannot reach its database. Please retry in a moment.",
+                    "Colabel cannot reach its database. Please retry in a moment.".into(),
+                    Vec::new(),
                 )
             }
             DomainError::Internal(cause) => {
                 log::error!("internal error: {cause}");
-                ApiError::new(S::INTERNAL_SERVER_ERROR, "A server error occurred.")
+                (S::INTERNAL_SERVER_ERROR, "A server error occurred.".into(), Vec::new())
             }
+        };
+        ApiError {
+            status,
+            code,
+            detail,
+            fields,
         }
     }
 }
@@ -220,7 +236,8 @@ impl FromRequest for Key {
 }
 
 /// Runs `f` for the caller the key stands for, on the database threads: the key is checked
-/// (one indexed read) in the same call as the work.
+/// (one indexed read) in the same call as the work, and before anything of the request is
+/// judged (a wrong key is a 401 whatever else is wrong).
 pub async fn run<T, F>(state: &State, key: Key, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConn, &Principal) -> Result<T, DomainError> + Send + 'static,
@@ -248,8 +265,9 @@ impl PageQuery {
     pub fn paging(&self, default_per_page: i64) -> Result<Paging, ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(default_per_page);
-        if !(1..=1_000_000).contains(&page) {
-            return Err(ApiError::bad_request("Invalid page: pages start at 1."));
+        // A page past the end is an empty list; a page below 1 is a mistake.
+        if page < 1 {
+            return Err(ApiError::bad_request("page must be 1 or more."));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(ApiError::bad_request(format!(
@@ -314,6 +332,7 @@ pub fn method_not_allowed(
         } else {
             let mut res = ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
                 format!("Method \"{}\" not allowed.", req.method()),
             )
             .error_response();
@@ -354,11 +373,11 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
+            // 400, as every other body that cannot be used (issue 12), with the limit.
             let too_large = || {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-                )
+                ApiError::bad_request(format!(
+                    "The request body is larger than {MAX_BODY_BYTES} bytes."
+                ))
             };
             if !is_json {
                 return Err(ApiError::bad_request(
@@ -409,23 +428,11 @@ fn check_value(value: &serde_json::Value, depth: usize) -> Result<(), ApiError> 
     }
 }
 
-/// What is wrong with a JSON body, by position, without quoting it (a quoted value could
-/// carry a phrase by which the SDK would misclassify the error).
+/// What is wrong with a JSON body, without quoting it (a quoted value could carry a phrase
+/// by which the SDK would misclassify the error); by position while it was being parsed.
 fn describe_json_error(e: &serde_json::Error, parsing: bool) -> String {
     use serde_json::error::Category;
     let (line, column) = (e.line(), e.column());
-    if !parsing {
-        // A value that parsed but does not fit: no position to give.
-        let text = e.to_string();
-        return match text
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-            .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        {
-            Some(field) => format!("The field {field} is required."),
-            None => "A value in the request body has the wrong type.".into(),
-        };
-    }
     match e.classify() {
         Category::Syntax | Category::Eof => {
             format!("Malformed JSON in the request body (line {line}, column {column}).")
@@ -437,11 +444,12 @@ fn describe_json_error(e: &serde_json::Error, parsing: bool) -> String {
                 .strip_prefix("missing field `")
                 .and_then(|rest| rest.split('`').next())
                 .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-            match missing {
-                Some(field) => format!("The field {field} is required."),
-                None => format!(
+            match (missing, parsing) {
+                (Some(field), _) => format!("The field {field} is required."),
+                (None, true) => format!(
                     "A value in the request body has the wrong type (line {line}, column {column})."
                 ),
+                (None, false) => "A value in the request body has the wrong type.".into(),
             }
         }
         Category::Io => "The request body could not be read.".into(),
@@ -467,4 +475,11 @@ pub fn path_config() -> web::PathConfig {
 pub fn iso(t: chrono::NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// An address under the API's paths that no endpoint answers: the key is asked for first,
+/// as everywhere in the API, then the same JSON 404 as for anything that does not exist.
+pub async fn no_such_endpoint(state: State, key: Key) -> Result<HttpResponse, ApiError> {
+    run(&state, key, |_, _| Err::<(), _>(DomainError::NotFound)).await?;
+    Err(ApiError::not_found())
 }

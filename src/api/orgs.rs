@@ -7,18 +7,19 @@ use actix_web::{web, HttpResponse};
 use crate::api::wire::{self, AuditEvent, Member, MemberPatch, NewMember};
 use crate::api::{created, no_content, ok, run, ApiError, Body, Key, PageQuery, State};
 use crate::app::orgs::{self as uc, AddMember, ChangeMember, Leave, Paging, RemoveMember};
+use crate::app::DomainError;
 use crate::db::write_tx;
-use crate::domain::roles::{DatasetRole, OrgAction, OrgRole};
+use crate::domain::roles::{DatasetRole, OrgRole, DEFAULT_FOR_NEW_MEMBERS};
 use crate::models::Page;
 
 const DEFAULT_PER_PAGE: i64 = 50;
 
-fn org_role(value: &str) -> Result<OrgRole, ApiError> {
+fn org_role(value: &str) -> Result<OrgRole, DomainError> {
     wire::parse("role", value, OrgRole::ALL, OrgRole::parse, OrgRole::as_str)
 }
 
 /// A default dataset role: a role, or `null` for none.
-fn default_role(value: Option<&str>) -> Result<Option<DatasetRole>, ApiError> {
+fn default_role(value: Option<&str>) -> Result<Option<DatasetRole>, DomainError> {
     value
         .map(|v| {
             wire::parse(
@@ -41,7 +42,7 @@ fn paged<T, W: serde::Serialize>(
     wire: impl Fn(&T) -> W,
 ) -> HttpResponse {
     let items: Vec<W> = page.items.iter().map(wire).collect();
-    let last = ((page.total + paging.per_page - 1) / paging.per_page).max(1);
+    let last = page.pages();
     let link = |n: i64, rel: &str| {
         format!(
             "<{path}?page={n}&per_page={}>; rel=\"{rel}\"",
@@ -94,12 +95,15 @@ pub async fn members(
     }
     .paging(DEFAULT_PER_PAGE)?;
     let (org, prefix) = (path.into_inner(), query.q.clone().unwrap_or_default());
-    let (org, _, page) = run(&state, key, move |c, p| {
-        uc::members(c, p, &org, OrgAction::View, &prefix, paging)
+    let view = run(&state, key, move |c, p| {
+        uc::members(c, p, &org, &prefix, paging)
     })
     .await?;
-    let path = format!("/organizations/{}/members/", org.username);
-    Ok(paged(&page, paging, &path, Member::of))
+    let path = format!("/organizations/{}/members/", view.org.username);
+    let shows = view.shows_default_roles;
+    Ok(paged(&view.members, paging, &path, |m| {
+        Member::of(m, shows)
+    }))
 }
 
 /// One member.
@@ -113,8 +117,8 @@ pub async fn member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, user) = path.into_inner();
-    let m = run(&state, key, move |c, p| uc::member(c, p, &org, &user)).await?;
-    Ok(ok(&Member::of(&m)))
+    let (m, shows) = run(&state, key, move |c, p| uc::member(c, p, &org, &user)).await?;
+    Ok(ok(&Member::of(&m, shows)))
 }
 
 /// Adds a user as a member (administrators), with an organization role (default `member`)
@@ -130,24 +134,29 @@ pub async fn add_member(
     body: Body<NewMember>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let role = org_role(body.role.as_deref().unwrap_or("member"))?;
-    let default = match &body.default_dataset_role {
-        None => Some(DatasetRole::Labeler),
-        Some(value) => default_role(value.as_deref())?,
-    };
     let org = path.into_inner();
-    let m = run(&state, key, move |c, p| {
+    let (m, shows) = run(&state, key, move |c, p| {
+        let role = match body.role.as_deref() {
+            Some(value) => org_role(value)?,
+            None => OrgRole::Member,
+        };
+        let default_role = match &body.default_dataset_role {
+            None => DEFAULT_FOR_NEW_MEMBERS,
+            Some(value) => default_role(value.as_deref())?,
+        };
         let cmd = AddMember {
-            org: org.clone(),
+            org,
             username: body.username,
             role,
-            default_role: default,
+            default_role,
         };
-        let added = write_tx(c, |tx| uc::add_member(tx, p, cmd))?;
-        uc::member(c, p, &added.org, &added.username)
+        write_tx(c, |tx| {
+            let added = uc::add_member(tx, p, cmd)?;
+            uc::member(tx, p, &added.org, &added.username)
+        })
     })
     .await?;
-    Ok(created(&Member::of(&m)))
+    Ok(created(&Member::of(&m, shows)))
 }
 
 /// Changes a member's organization role or default dataset role (administrators); fields
@@ -163,24 +172,25 @@ pub async fn change_member(
     body: Body<MemberPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let role = body.role.as_deref().map(org_role).transpose()?;
-    let default = match &body.default_dataset_role {
-        None => None,
-        Some(value) => Some(default_role(value.as_deref())?),
-    };
     let (org, member) = path.into_inner();
-    let m = run(&state, key, move |c, p| {
-        let cmd = ChangeMember {
-            org: org.clone(),
-            member: member.clone(),
-            role,
-            default_role: default,
+    let (m, shows) = run(&state, key, move |c, p| {
+        let default_role = match &body.default_dataset_role {
+            None => None,
+            Some(value) => Some(default_role(value.as_deref())?),
         };
-        let (org, changed) = write_tx(c, |tx| uc::change_member(tx, p, cmd))?;
-        uc::member(c, p, &org, &changed.username)
+        let cmd = ChangeMember {
+            org,
+            member,
+            role: body.role.as_deref().map(org_role).transpose()?,
+            default_role,
+        };
+        write_tx(c, |tx| {
+            let (org, changed) = uc::change_member(tx, p, cmd)?;
+            uc::member(tx, p, &org, &changed.username)
+        })
     })
     .await?;
-    Ok(ok(&Member::of(&m)))
+    Ok(ok(&Member::of(&m, shows)))
 }
 
 /// Removes a member (administrators); their collaborator entries on the organization's

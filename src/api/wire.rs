@@ -47,8 +47,11 @@ pub struct Membership {
     /// Colabel's organization role: `member` or `admin`.
     pub role: &'static str,
     /// The default dataset role: `viewer`, `labeler`, `reviewer`, `manager`, `admin`, or
-    /// `null` (none: not added to new datasets).
-    pub default_dataset_role: Option<&'static str>,
+    /// `null` (none: not added to new datasets). Shown to the organization's administrators
+    /// and to the member themselves only, as on the pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub default_dataset_role: Option<Option<&'static str>>,
 }
 
 fn sdk_org_role(role: OrgRole) -> Option<&'static str> {
@@ -56,14 +59,15 @@ fn sdk_org_role(role: OrgRole) -> Option<&'static str> {
 }
 
 impl Membership {
-    fn of(m: MemberOf, is_organization: bool) -> Self {
+    fn of(m: MemberOf, is_organization: bool, shows_default_role: bool) -> Self {
         Membership {
             username: m.username,
             created_at: iso(m.created_at),
             is_organization,
             organization_role: sdk_org_role(m.role),
             role: m.role.as_str(),
-            default_dataset_role: m.default_role.map(DatasetRole::as_str),
+            default_dataset_role: shows_default_role
+                .then(|| m.default_role.map(DatasetRole::as_str)),
         }
     }
 }
@@ -87,7 +91,7 @@ impl User {
             organizations: Some(
                 me.orgs
                     .into_iter()
-                    .map(|o| Membership::of(o, true))
+                    .map(|o| Membership::of(o, true, true))
                     .collect(),
             ),
             ..User::account(&me.account)
@@ -101,12 +105,13 @@ impl User {
                 account,
                 created_by,
                 members,
+                shows_default_roles,
             } => User {
                 organization_created_by: Some(created_by),
                 members: Some(
                     members
                         .into_iter()
-                        .map(|m| Membership::of(m, false))
+                        .map(|m| Membership::of(m, false, shows_default_roles))
                         .collect(),
                 ),
                 ..User::account(&account)
@@ -122,17 +127,21 @@ pub struct Member {
     pub display_name: String,
     /// `member` or `admin`.
     pub role: &'static str,
-    /// `viewer` ... `admin`, or `null` (none).
-    pub default_dataset_role: Option<&'static str>,
+    /// `viewer` ... `admin`, or `null` (none). Shown to the organization's administrators
+    /// only, as on the pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub default_dataset_role: Option<Option<&'static str>>,
 }
 
 impl Member {
-    pub fn of(m: &crate::models::orgs::Member) -> Self {
+    pub fn of(m: &crate::models::orgs::Member, shows_default_role: bool) -> Self {
         Member {
             username: m.username.clone(),
             display_name: m.display_name.clone(),
             role: m.role.as_str(),
-            default_dataset_role: m.default_role.map(DatasetRole::as_str),
+            default_dataset_role: shows_default_role
+                .then(|| m.default_role.map(DatasetRole::as_str)),
         }
     }
 }
@@ -232,7 +241,7 @@ pub struct Collaborator {
 }
 
 impl Collaborator {
-    pub fn of(e: &Entry) -> Self {
+    pub fn of(e: &Entry) -> Collaborator {
         Collaborator {
             user: User {
                 username: e.username.clone(),
@@ -377,17 +386,17 @@ pub struct MemberPatch {
 }
 
 /// Parses a role or task type sent in a body; a value Colabel does not know is a 400 that
-/// lists what it accepts.
+/// lists what it accepts (never the value sent).
 pub fn parse<T: Copy>(
     field: &str,
     value: &str,
     all: &'static [T],
     parse: fn(&str) -> Option<T>,
     text: fn(T) -> &'static str,
-) -> Result<T, crate::api::ApiError> {
+) -> Result<T, crate::app::DomainError> {
     parse(value).ok_or_else(|| {
         let accepted: Vec<&str> = all.iter().map(|v| text(*v)).collect();
-        crate::api::ApiError::bad_request(format!(
+        crate::app::DomainError::BadInput(format!(
             "Invalid {field}: use one of {}.",
             accepted.join(", ")
         ))

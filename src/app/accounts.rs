@@ -240,6 +240,8 @@ pub enum AccountView {
         account: Account,
         created_by: Option<String>,
         members: Vec<orgs::MemberOf>,
+        /// Whether the caller may see default dataset roles (administrators).
+        shows_default_roles: bool,
     },
 }
 
@@ -251,7 +253,7 @@ pub fn account(conn: &mut DbConn, p: &Principal, name: &str) -> Result<AccountVi
         return Ok(AccountView::User(account));
     }
     let role = orgs::role_of(conn, account.id, p.user_id)?;
-    crate::app::authz::org(&account.username, role, OrgAction::View)
+    let role = crate::app::authz::org(&account.username, role, OrgAction::View)
         .map_err(|_| DomainError::NotFound)?;
     let created_by = orgs::creator(conn, account.id)?;
     let members = orgs::all_members(conn, account.id)?;
@@ -259,5 +261,6 @@ pub fn account(conn: &mut DbConn, p: &Principal, name: &str) -> Result<AccountVi
         account,
         created_by,
         members,
+        shows_default_roles: role.can(OrgAction::Manage),
     })
 }

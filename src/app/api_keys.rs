@@ -77,6 +77,8 @@ pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateKey) -> Result<New
         }
     };
     errors.into_result(())?;
+    // The user's own lock: two simultaneous creations cannot both pass the limit.
+    crate::models::accounts::lock(tx, p.user_id)?;
     if api_keys::count(tx, p.user_id)? >= MAX_KEYS {
         let mut errors = FieldErrors::default();
         errors.add(
@@ -109,11 +111,13 @@ pub fn revoke(tx: &mut WriteTx<'_>, p: &Principal, key_id: i32) -> Result<String
     Ok(name)
 }
 
-/// Revokes every key of the caller (offered with a password change); how many.
+/// Revokes every key of the caller (offered with a password change), recorded as one
+/// event naming them; how many.
 pub fn revoke_all(tx: &mut WriteTx<'_>, p: &Principal) -> Result<usize> {
     let names = api_keys::delete_all(tx, p.user_id)?;
-    for name in &names {
-        record(tx, p, Action::ApiKeyRevoked, name)?;
+    if !names.is_empty() {
+        let all = format!("all {} of them: {}", names.len(), names.join(", "));
+        record(tx, p, Action::ApiKeyRevoked, &all)?;
     }
     Ok(names.len())
 }
@@ -153,18 +157,25 @@ pub fn authenticate(conn: &mut DbConn, key: &str) -> Result<Principal> {
         via: Via::ApiKey(owner.key_id),
     };
     let now = Utc::now().naive_utc();
-    match owner.last_used_at {
+    // Bookkeeping, not a condition of the request: if the write fails (SQLite's lock is busy,
+    // say), the request goes on and the use is written another time.
+    let noted = match owner.last_used_at {
         None => write_tx(conn, |tx| {
             if api_keys::mark_used(tx, owner.key_id, now, now, true)? {
                 record(tx, &p, Action::ApiKeyFirstUsed, &owner.key_name)?;
             }
             Ok::<_, DomainError>(())
-        })?,
+        }),
         Some(last) if now - last >= Duration::minutes(LAST_USED_EVERY_MINUTES) => {
             let stale_before = now - Duration::minutes(LAST_USED_EVERY_MINUTES);
-            api_keys::mark_used(conn, owner.key_id, now, stale_before, false)?;
+            api_keys::mark_used(conn, owner.key_id, now, stale_before, false)
+                .map(drop)
+                .map_err(DomainError::from)
         }
-        Some(_) => {}
+        Some(_) => Ok(()),
+    };
+    if let Err(e) = noted {
+        log::warn!("the last use of an API key was not written: {e}");
     }
     Ok(p)
 }

@@ -141,7 +141,7 @@ fn create_dataset(
     tx: &mut WriteTx<'_>,
     p: &Principal,
     cmd: CreateDataset,
-    cloned_from: Option<&str>,
+    cloned_from: Option<i32>,
 ) -> Result<Created> {
     let mut errors = FieldErrors::default();
     let name = cmd.name.trim().to_string();
@@ -277,12 +277,12 @@ pub struct AddCollaborator {
     pub role: DatasetRole,
 }
 
-/// A collaborator entry that was made, changed or removed.
+/// A collaborator entry that was made, changed or removed (with its role as it is now, or
+/// as it was for a removal).
 #[derive(Debug, Clone)]
 pub struct CollaboratorChange {
     pub dataset_path: String,
-    pub username: String,
-    pub role: DatasetRole,
+    pub entry: Entry,
 }
 
 fn collab_details(ds: &Dataset, details: &str) -> String {
@@ -330,8 +330,11 @@ pub fn add_collaborator(
     )?;
     Ok(CollaboratorChange {
         dataset_path: ds.path(),
-        username: account.username,
-        role: cmd.role,
+        entry: Entry {
+            username: account.username,
+            created_at: account.created_at,
+            role: cmd.role,
+        },
     })
 }
 
@@ -343,13 +346,18 @@ pub struct ChangeCollaborator {
     pub role: DatasetRole,
 }
 
-/// The collaborator entry of `user` under the dataset's locks: "not found" for no such user,
-/// "not a collaborator" for a user without an entry.
-fn entry(tx: &mut WriteTx<'_>, ds: &Dataset, user: &str) -> Result<(i32, DatasetRole, String)> {
-    let account = accounts::find_account(tx, user)?.ok_or(DomainError::NotFound)?;
+/// The collaborator entry of `user` on the dataset: "not a collaborator" for a user without
+/// an entry, or without an account (the owner and organization administrators have none).
+fn entry(conn: &mut DbConn, ds: &Dataset, user: &str) -> Result<(i32, Entry)> {
+    let account = accounts::find_account(conn, user)?.ok_or(DomainError::NotCollaborator)?;
     let (role, username) =
-        datasets::collaborator(tx, ds.id, account.id)?.ok_or(DomainError::NotCollaborator)?;
-    Ok((account.id, role, username))
+        datasets::collaborator(conn, ds.id, account.id)?.ok_or(DomainError::NotCollaborator)?;
+    let entry = Entry {
+        username,
+        created_at: account.created_at,
+        role,
+    };
+    Ok((account.id, entry))
 }
 
 pub fn change_collaborator(
@@ -364,7 +372,8 @@ pub fn change_collaborator(
         &cmd.name,
         DatasetAction::ManageCollaborators,
     )?;
-    let (user_id, old, username) = entry(tx, &ds, &cmd.user)?;
+    let (user_id, mut entry) = entry(tx, &ds, &cmd.user)?;
+    let old = entry.role;
     authz::assign(access, old)?;
     authz::assign(access, cmd.role)?;
     if old != cmd.role {
@@ -378,14 +387,14 @@ pub fn change_collaborator(
             ds.owner_id,
             p,
             Action::CollaboratorRoleChanged,
-            &username,
+            &entry.username,
             details,
         )?;
+        entry.role = cmd.role;
     }
     Ok(CollaboratorChange {
         dataset_path: ds.path(),
-        username,
-        role: cmd.role,
+        entry,
     })
 }
 
@@ -408,36 +417,44 @@ pub fn remove_collaborator(
         &cmd.name,
         DatasetAction::ManageCollaborators,
     )?;
-    let (user_id, old, username) = entry(tx, &ds, &cmd.user)?;
-    authz::assign(access, old)?;
+    let (user_id, entry) = entry(tx, &ds, &cmd.user)?;
+    authz::assign(access, entry.role)?;
     datasets::delete_collaborator(tx, ds.id, user_id)?;
     record(
         tx,
         ds.owner_id,
         p,
         Action::CollaboratorRemoved,
-        &username,
+        &entry.username,
         collab_details(&ds, ""),
     )?;
     Ok(CollaboratorChange {
         dataset_path: ds.path(),
-        username,
-        role: old,
+        entry,
     })
 }
 
 // ---- Reads ----
 
-/// The dataset `owner/name` as `viewer` (a visitor when `None`) may see it: "not found"
-/// without access (SPEC 4.8), "forbidden" when the role does not allow `action`.
-pub fn find(
+/// The dataset page for `viewer` (a visitor when `None`): "not found" without access (SPEC
+/// 4.8), exactly as for a dataset that does not exist.
+pub fn view(
     conn: &mut DbConn,
     viewer: Option<&Principal>,
     owner: &str,
     name: &str,
-    action: DatasetAction,
 ) -> Result<(Dataset, Access)> {
-    find_in(conn, viewer, owner, name, action)
+    find_in(conn, viewer, owner, name, DatasetAction::View)
+}
+
+/// The dataset's settings page (dataset administrators).
+pub fn settings(
+    conn: &mut DbConn,
+    p: &Principal,
+    owner: &str,
+    name: &str,
+) -> Result<(Dataset, Access)> {
+    find_in(conn, Some(p), owner, name, DatasetAction::ManageSettings)
 }
 
 /// What the collaborators page shows: the dataset, the caller's access, a page of entries
@@ -528,8 +545,11 @@ pub fn list(
 
 /// The dataset with the caller's access and its number of collaborator entries (View).
 pub fn detail(conn: &mut DbConn, p: &Principal, owner: &str, name: &str) -> Result<DatasetDetail> {
-    let (ds, access) = find_in(conn, Some(p), owner, name, DatasetAction::View)?;
+    let (mut ds, access) = find_in(conn, Some(p), owner, name, DatasetAction::View)?;
     let collaborators = datasets::collaborator_count(conn, ds.id)?;
+    if let Some(source) = ds.cloned_from_id {
+        ds.cloned_from = datasets::visible_name(conn, source, p.user_id)?;
+    }
     Ok(DatasetDetail {
         ds,
         access,
@@ -569,11 +589,11 @@ pub fn clone(tx: &mut WriteTx<'_>, p: &Principal, cmd: CloneDataset) -> Result<C
         task_type: Some(cmd.task_type.unwrap_or(source.task_type)),
         is_public: cmd.is_public.unwrap_or(source.is_public),
     };
-    let cloned_from = format!("{}/{}", source.owner_name, source.name);
-    create_dataset(tx, p, create, Some(&cloned_from))
+    create_dataset(tx, p, create, Some(source.id))
 }
 
 /// A collaborator entry as the JSON API shows it.
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub username: String,
     pub created_at: chrono::NaiveDateTime,

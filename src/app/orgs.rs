@@ -341,12 +341,7 @@ pub fn leave(tx: &mut WriteTx<'_>, p: &Principal, cmd: Leave) -> Result<Removed>
 
 /// The organization `name` as the caller may see it: "not found" unless a member,
 /// "forbidden" when the member's role does not allow `action` (one statement).
-pub fn find(
-    conn: &mut DbConn,
-    p: &Principal,
-    name: &str,
-    action: OrgAction,
-) -> Result<(Org, OrgRole)> {
+fn find(conn: &mut DbConn, p: &Principal, name: &str, action: OrgAction) -> Result<(Org, OrgRole)> {
     let (org, role) = orgs::find_with_role(conn, name, p.user_id)?.ok_or(DomainError::NotFound)?;
     let role = authz::org(&org.username, role, action)?;
     Ok((org, role))
@@ -369,25 +364,73 @@ impl Paging {
     }
 }
 
-/// A page of members, optionally those whose name starts with `prefix`, for the Members tab
-/// (`View`) or the Members subtab (`Manage`).
-pub fn members(
+/// The organization's settings page (administrators).
+pub fn settings(conn: &mut DbConn, p: &Principal, name: &str) -> Result<(Org, OrgRole)> {
+    find(conn, p, name, OrgAction::Manage)
+}
+
+/// A page of an organization's members, optionally those whose name starts with `prefix`,
+/// and whether the caller may see their default dataset roles (administrators only, as on
+/// the Members subtab).
+pub struct MembersView {
+    pub org: Org,
+    pub role: OrgRole,
+    pub members: Page<Member>,
+    pub shows_default_roles: bool,
+}
+
+fn members_for(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
     action: OrgAction,
     prefix: &str,
     paging: Paging,
-) -> Result<(Org, OrgRole, Page<Member>)> {
+) -> Result<MembersView> {
     let (org, role) = find(conn, p, name, action)?;
     let members = orgs::members(conn, &org, prefix, paging.page, paging.per_page)?;
-    Ok((org, role, members))
+    Ok(MembersView {
+        org,
+        role,
+        members,
+        shows_default_roles: role.can(OrgAction::Manage),
+    })
 }
 
-/// One member, as the members pages show them (members of the organization may see it).
-pub fn member(conn: &mut DbConn, p: &Principal, name: &str, member: &str) -> Result<Member> {
-    let (org, _) = find(conn, p, name, OrgAction::View)?;
-    orgs::member(conn, org.id, member)?.ok_or(DomainError::NotMember { org: org.username })
+/// The Members tab (and the API's list): every member of the organization may see it.
+pub fn members(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    prefix: &str,
+    paging: Paging,
+) -> Result<MembersView> {
+    members_for(conn, p, name, OrgAction::View, prefix, paging)
+}
+
+/// The Members subtab, where roles are managed (administrators).
+pub fn managed_members(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    prefix: &str,
+    paging: Paging,
+) -> Result<MembersView> {
+    members_for(conn, p, name, OrgAction::Manage, prefix, paging)
+}
+
+/// One member (members of the organization may see it), and whether the caller may see
+/// the default dataset role.
+pub fn member(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    member: &str,
+) -> Result<(Member, bool)> {
+    let (org, role) = find(conn, p, name, OrgAction::View)?;
+    let m =
+        orgs::member(conn, org.id, member)?.ok_or(DomainError::NotMember { org: org.username })?;
+    Ok((m, role.can(OrgAction::Manage)))
 }
 
 /// A page of the audit log (administrators).

@@ -22,6 +22,9 @@ text_enum! {
 }
 
 impl TaskType {
+    /// The task type a new dataset gets unless told otherwise (the SDK's default too).
+    pub const DEFAULT: TaskType = TaskType::SegmentationBitmap;
+
     pub fn label(self) -> &'static str {
         match self {
             TaskType::SegmentationBitmap => "Segmentation (bitmap)",

@@ -146,6 +146,9 @@ impl DatasetRole {
     }
 }
 
+/// The default dataset role a new member gets unless told otherwise (the form preselects it).
+pub const DEFAULT_FOR_NEW_MEMBERS: Option<DatasetRole> = Some(DatasetRole::Labeler);
+
 /// A member's default dataset role: a role, or "None (do not add)". The form value of
 /// "None" is `none`; in the database it is NULL.
 pub fn parse_default_role(s: &str) -> Option<Option<DatasetRole>> {

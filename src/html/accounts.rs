@@ -72,10 +72,10 @@ pub async fn signup(
             return Ok(redirect("/"));
         }
         Err(e) => form_errors(e, |e| match e {
-            DomainError::Conflict(Conflict::EmailTaken) => {
-                Some(("email", "An account with this email already exists.".into()))
+            DomainError::Conflict(Conflict::EmailTaken) => Some(("email", e.message())),
+            DomainError::Conflict(Conflict::NameTaken) => {
+                Some(("username", "That username is taken.".into()))
             }
-            DomainError::Conflict(_) => Some(("username", "That username is taken.".into())),
             _ => None,
         })?,
     };

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::app::Principal;
 use crate::html::error::HtmlError;
 use crate::html::layout::{ok, Layout};
+use crate::html::State;
 
 /// One operation of the document.
 pub struct Endpoint {
@@ -67,10 +68,7 @@ impl Prose {
 #[template(path = "api/reference.html")]
 struct ReferencePage {
     ctx: Layout,
-    description: Prose,
-    tags: Vec<(String, String)>,
-    endpoints: Vec<Endpoint>,
-    schemas: Vec<Schema>,
+    r: &'static Reference,
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -205,29 +203,51 @@ fn schemas(doc: &Value) -> Vec<Schema> {
         .collect()
 }
 
+/// What the page shows, read from the document once.
+pub struct Reference {
+    description: Prose,
+    tags: Vec<(String, String)>,
+    endpoints: Vec<Endpoint>,
+    schemas: Vec<Schema>,
+}
+
+fn reference_of_document() -> &'static Reference {
+    static REFERENCE: std::sync::OnceLock<Reference> = std::sync::OnceLock::new();
+    REFERENCE.get_or_init(|| {
+        let doc = serde_json::to_value(crate::api::doc::document()).unwrap_or_default();
+        let tags = doc
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|ts| {
+                ts.iter()
+                    .map(|t| (text(t, "name"), text(t, "description")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Reference {
+            description: Prose::new(
+                doc.pointer("/info/description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
+            tags,
+            endpoints: endpoints(&doc),
+            schemas: schemas(&doc),
+        }
+    })
+}
+
 pub async fn reference(
+    state: State,
     session: Session,
     user: Option<Principal>,
 ) -> Result<HttpResponse, HtmlError> {
-    let doc = serde_json::to_value(crate::api::doc::document()).map_err(HtmlError::internal)?;
-    let tags = doc
-        .get("tags")
-        .and_then(Value::as_array)
-        .map(|ts| {
-            ts.iter()
-                .map(|t| (text(t, "name"), text(t, "description")))
-                .collect()
-        })
-        .unwrap_or_default();
+    let nav = match user.clone() {
+        Some(p) => state.run(move |c| crate::app::orgs::menu(c, &p)).await?,
+        None => Vec::new(),
+    };
     ok(&ReferencePage {
-        ctx: Layout::new(&session, user.as_ref(), Vec::new(), "API reference"),
-        description: Prose::new(
-            doc.pointer("/info/description")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        ),
-        tags,
-        endpoints: endpoints(&doc),
-        schemas: schemas(&doc),
+        ctx: Layout::new(&session, user.as_ref(), nav, "API reference"),
+        r: reference_of_document(),
     })
 }

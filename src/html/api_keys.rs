@@ -97,7 +97,13 @@ pub async fn create(
     match created {
         Ok(key) => {
             page.created = Some(key);
-            ok(&page)
+            // The key is in this page only: never in a cache (or the back-forward cache).
+            let mut res = ok(&page)?;
+            res.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                actix_web::http::header::HeaderValue::from_static("no-store"),
+            );
+            Ok(res)
         }
         Err(errors) => {
             page.key_name = form.name.trim().to_string();

@@ -15,7 +15,7 @@ use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::domain::access::Access;
 use crate::domain::kinds::TaskType;
-use crate::domain::roles::{DatasetAction, DatasetRole};
+use crate::domain::roles::DatasetRole;
 use crate::html::error::HtmlError;
 use crate::html::layout::{flash_success, form_errors, invalid, ok, redirect, Layout};
 use crate::html::{ListQuery, State};
@@ -47,7 +47,7 @@ impl DatasetForm {
             owner,
             name: String::new(),
             description: String::new(),
-            task_type: Some(TaskType::ALL[0]),
+            task_type: Some(TaskType::DEFAULT),
             is_public: false,
             errors: FieldErrors::default(),
         }
@@ -208,7 +208,7 @@ pub async fn show(
     let p = user.clone();
     let (ds, access, nav) = state
         .run(move |c| {
-            let (ds, access) = uc::find(c, p.as_ref(), &owner, &name, DatasetAction::View)?;
+            let (ds, access) = uc::view(c, p.as_ref(), &owner, &name)?;
             let nav = match &p {
                 Some(p) => menu(c, p)?,
                 None => Vec::new(),
@@ -352,7 +352,7 @@ pub async fn add_collaborator(
         Ok(added) => {
             flash_success(
                 &session,
-                format!("{} is now a collaborator.", added.username),
+                format!("{} is now a collaborator.", added.entry.username),
             );
             Ok(redirect(&format!(
                 "{}/settings/collaborators",
@@ -417,7 +417,7 @@ pub async fn remove_collaborator(
         .run(move |c| Ok(write_tx(c, |tx| uc::remove_collaborator(tx, &p, cmd))))
         .await?;
     collaborator_answer(&session, removed, |r| {
-        format!("{} is no longer a collaborator.", r.username)
+        format!("{} is no longer a collaborator.", r.entry.username)
     })
 }
 
@@ -486,7 +486,7 @@ pub async fn settings(
     let p = user.clone();
     let (ds, access, nav) = state
         .run(move |c| {
-            let (ds, access) = uc::find(c, Some(&p), &owner, &name, DatasetAction::ManageSettings)?;
+            let (ds, access) = uc::settings(c, &p, &owner, &name)?;
             Ok((ds, access, menu(c, &p)?))
         })
         .await?;
@@ -560,8 +560,7 @@ pub async fn update_settings(
                 Ok(to) => Ok(Ok(to)),
                 Err(e) => {
                     let errors = form_errors(e, |_| None)?;
-                    let (ds, access) =
-                        uc::find(c, Some(&p), &owner, &name, DatasetAction::ManageSettings)?;
+                    let (ds, access) = uc::settings(c, &p, &owner, &name)?;
                     Ok(Err((ds, access, menu(c, &p)?, errors)))
                 }
             }

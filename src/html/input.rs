@@ -7,10 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
 use crate::html::error::HtmlError;
-
-fn has_nul(raw: &str) -> bool {
-    raw.contains('\0') || percent_encoding::percent_decode_str(raw).any(|b| b == 0)
-}
+use crate::http::has_nul;
 
 pub async fn reject_nul<B: MessageBody + 'static>(
     req: ServiceRequest,

@@ -11,9 +11,10 @@ use crate::app::orgs::{
     UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
-use crate::db::write_tx;
+use crate::db::{write_tx, DbConn};
 use crate::domain::roles::{
-    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgAction, OrgRole,
+    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgRole,
+    DEFAULT_FOR_NEW_MEMBERS,
 };
 use crate::html::error::HtmlError;
 use crate::html::layout::{flash_error, flash_success, form_errors, invalid, ok, redirect, Layout};
@@ -74,10 +75,8 @@ pub async fn create(
             Ok(name) => Ok(Ok(name)),
             Err(e) => {
                 let errors = form_errors(e, |e| {
-                    matches!(e, DomainError::Conflict(_)).then(|| {
-                        let taken = "That name is taken by a user or an organization.";
-                        ("username", taken.to_string())
-                    })
+                    matches!(e, DomainError::Conflict(Conflict::NameTaken))
+                        .then(|| ("username", e.message()))
                 })?;
                 Ok(Err((errors, uc::menu(c, &p)?)))
             }
@@ -124,20 +123,20 @@ struct MembersPage {
     pager_suffix: String,
 }
 
-/// A page of an organization's members, with the menu: the Members tab asks for `View`,
-/// the Members subtab for `Manage`.
+/// A page of an organization's members, with the menu, read by `read`: the Members tab's
+/// use case or the Members subtab's.
 async fn members_data(
     state: &State,
     user: &Principal,
     name: String,
     query: &ListQuery,
-    action: OrgAction,
+    read: fn(&mut DbConn, &Principal, &str, &str, Paging) -> Result<uc::MembersView, DomainError>,
 ) -> Result<(Org, OrgRole, Page<Member>, Vec<String>), HtmlError> {
     let (p, page, q) = (user.clone(), query.page(), query.search());
     Ok(state
         .run(move |c| {
-            let (org, role, members) = uc::members(c, &p, &name, action, &q, Paging::html(page))?;
-            Ok((org, role, members, uc::menu(c, &p)?))
+            let view = read(c, &p, &name, &q, Paging::html(page))?;
+            Ok((view.org, view.role, view.members, uc::menu(c, &p)?))
         })
         .await?)
 }
@@ -150,7 +149,7 @@ pub async fn members(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let (org, role, members, nav) =
-        members_data(&state, &user, path.into_inner(), &query, OrgAction::View).await?;
+        members_data(&state, &user, path.into_inner(), &query, uc::members).await?;
     ok(&MembersPage {
         ctx: Layout::new(
             &session,
@@ -210,7 +209,7 @@ pub async fn settings(
     let p = user.clone();
     let (org, role, nav) = state
         .run(move |c| {
-            let (org, role) = uc::find(c, &p, &path, OrgAction::Manage)?;
+            let (org, role) = uc::settings(c, &p, &path)?;
             Ok((org, role, uc::menu(c, &p)?))
         })
         .await?;
@@ -282,7 +281,7 @@ pub async fn update_settings(
                 Ok(org) => Ok(Ok(org)),
                 Err(e) => {
                     let errors = form_errors(e, |_| None)?;
-                    let (org, role) = uc::find(c, &p, &name, OrgAction::Manage)?;
+                    let (org, role) = uc::settings(c, &p, &name)?;
                     Ok(Err((org, role, uc::menu(c, &p)?, errors)))
                 }
             }
@@ -385,8 +384,14 @@ pub async fn manage_members(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (org, role, members, nav) =
-        members_data(&state, &user, path.into_inner(), &query, OrgAction::Manage).await?;
+    let (org, role, members, nav) = members_data(
+        &state,
+        &user,
+        path.into_inner(),
+        &query,
+        uc::managed_members,
+    )
+    .await?;
     let ctx = Layout::new(
         &session,
         Some(&user),
@@ -399,7 +404,7 @@ pub async fn manage_members(
         role,
         members,
         &query,
-        (String::new(), OrgRole::Member, Some(DatasetRole::Labeler)),
+        (String::new(), OrgRole::Member, DEFAULT_FOR_NEW_MEMBERS),
         FieldErrors::default(),
         user.user_id,
     ))
@@ -456,8 +461,8 @@ pub async fn add_member(
                         )
                         .then(|| ("username", e.message()))
                     })?;
-                    let (org, my_role, members) =
-                        uc::members(c, &p, &name, OrgAction::Manage, "", Paging::html(1))?;
+                    let view = uc::managed_members(c, &p, &name, "", Paging::html(1))?;
+                    let (org, my_role, members) = (view.org, view.role, view.members);
                     Ok(Err((org, my_role, members, uc::menu(c, &p)?, errors)))
                 }
             },

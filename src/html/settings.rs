@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::app::accounts::{self as uc, ChangePassword, UpdateProfile};
 use crate::app::orgs::menu;
-use crate::app::{DomainError, FieldErrors, Principal};
+use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::html::error::HtmlError;
 use crate::html::layout::{flash_success, form_errors, invalid, ok, redirect, Layout};
@@ -112,7 +112,7 @@ pub async fn update(
         _ => return Err(HtmlError::bad_request("Unknown settings action.")),
     };
     let errors = form_errors(refused, |e| {
-        matches!(e, DomainError::Conflict(_))
+        matches!(e, DomainError::Conflict(Conflict::EmailTaken))
             .then(|| ("email", "Another account uses this email.".into()))
     })?;
     let p = user.clone();

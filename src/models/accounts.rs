@@ -30,6 +30,12 @@ impl Account {
     }
 }
 
+/// Locks the account's row until the transaction ends (for rules about what one user holds,
+/// such as the number of API keys).
+pub fn lock(tx: &mut crate::db::WriteTx<'_>, id: i32) -> QueryResult<()> {
+    crate::first_locked!(tx, i32, accounts::table.find(id).select(accounts::id)).map(drop)
+}
+
 /// Finds an account by name, ignoring case.
 pub fn find_account(conn: &mut DbConn, name: &str) -> QueryResult<Option<Account>> {
     if !crate::models::plausible_name(name) {

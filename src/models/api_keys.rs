@@ -22,9 +22,12 @@ impl ApiKeyRow {
         self.created_at.date().to_string()
     }
 
+    /// "Last used 2026-12-01", or "Never used".
     pub fn last_used(&self) -> String {
-        self.last_used_at
-            .map_or_else(|| "Never used".to_string(), |t| t.date().to_string())
+        self.last_used_at.map_or_else(
+            || "Never used".to_string(),
+            |t| format!("Last used {}", t.date()),
+        )
     }
 }
 

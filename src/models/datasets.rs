@@ -28,7 +28,10 @@ pub struct Dataset {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub owner_created_at: NaiveDateTime,
-    /// The full name of the dataset it was cloned from.
+    /// The dataset it was cloned from, if any (it may be gone).
+    pub cloned_from_id: Option<i32>,
+    /// The full name of that dataset, read only where it is shown, and only when the
+    /// viewer may see it (SPEC 4.8: a clone must not reveal a private source).
     pub cloned_from: Option<String>,
 }
 
@@ -60,7 +63,7 @@ type DatasetTuple = (
     Option<String>,
     NaiveDateTime,
     NaiveDateTime,
-    Option<String>,
+    Option<i32>,
 );
 
 fn from_tuple(t: DatasetTuple) -> Dataset {
@@ -76,7 +79,7 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         created_by,
         created_at,
         owner_created_at,
-        cloned_from,
+        cloned_from_id,
     ) = t;
     Dataset {
         id,
@@ -90,7 +93,8 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         created_by,
         created_at,
         owner_created_at,
-        cloned_from,
+        cloned_from_id,
+        cloned_from: None,
     }
 }
 
@@ -153,7 +157,7 @@ pub fn find_with_access(
                 creator.field(acc::username).nullable(),
                 datasets::created_at,
                 acc::created_at,
-                datasets::cloned_from,
+                datasets::cloned_from_id,
             ),
             memberships::role.nullable(),
             collaborators::role.nullable(),
@@ -361,14 +365,29 @@ where
                 out.push_sql(
                     "SELECT d.id, d.owner_id, a.username AS owner_name, a.kind AS owner_kind, \
                      a.created_at AS owner_created_at, d.name, d.description, d.task_type, \
-                     d.is_public, d.created_at, d.cloned_from, m.role AS org_role, \
+                     d.is_public, d.created_at, d.cloned_from_id, m.role AS org_role, \
                      c.role AS collaborator_role, \
-                     (SELECT COUNT(*) FROM collaborators cc WHERE cc.dataset_id = d.id) AS collaborators \
+                     (SELECT COUNT(*) FROM collaborators cc WHERE cc.dataset_id = d.id) AS collaborators, \
+                     s.owner_id AS source_owner_id, sa.username AS source_owner, s.name AS source_name, \
+                     s.is_public AS source_public, sm.role AS source_org_role, \
+                     sc.role AS source_collaborator_role \
                      FROM datasets d JOIN accounts a ON a.id = d.owner_id \
                      LEFT JOIN memberships m ON m.org_id = d.owner_id AND m.user_id = ",
                 );
                 out.push_bind_param::<Integer, _>(&self.user_id)?;
                 out.push_sql(" LEFT JOIN collaborators c ON c.dataset_id = d.id AND c.user_id = ");
+                out.push_bind_param::<Integer, _>(&self.user_id)?;
+                // The source of a clone, and the viewer's roles on it: its name is shown only
+                // to who may see it.
+                out.push_sql(
+                    " LEFT JOIN datasets s ON s.id = d.cloned_from_id \
+                     LEFT JOIN accounts sa ON sa.id = s.owner_id \
+                     LEFT JOIN memberships sm ON sm.org_id = s.owner_id AND sm.user_id = ",
+                );
+                out.push_bind_param::<Integer, _>(&self.user_id)?;
+                out.push_sql(
+                    " LEFT JOIN collaborators sc ON sc.dataset_id = s.id AND sc.user_id = ",
+                );
                 out.push_bind_param::<Integer, _>(&self.user_id)?;
                 match &self.scope {
                     Listing::Mine => {
@@ -439,14 +458,45 @@ struct FullRow {
     is_public: bool,
     #[diesel(sql_type = Timestamp)]
     created_at: NaiveDateTime,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    cloned_from: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Integer>)]
+    cloned_from_id: Option<i32>,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     org_role: Option<OrgRole>,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     collaborator_role: Option<DatasetRole>,
     #[diesel(sql_type = BigInt)]
     collaborators: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Integer>)]
+    source_owner_id: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    source_owner: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    source_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    source_public: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    source_org_role: Option<OrgRole>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    source_collaborator_role: Option<DatasetRole>,
+}
+
+impl FullRow {
+    /// `owner/name` of the clone's source, when `viewer` may see it.
+    fn visible_source(&self, viewer: i32) -> Option<String> {
+        let (owner_id, owner, name) = (
+            self.source_owner_id?,
+            self.source_owner.as_ref()?,
+            self.source_name.as_ref()?,
+        );
+        Access::effective(
+            owner_id,
+            Some(viewer),
+            self.source_org_role,
+            self.source_collaborator_role,
+            self.source_public.unwrap_or(false),
+        )?;
+        Some(format!("{owner}/{name}"))
+    }
 }
 
 fn query(user_id: i32, scope: Listing, shape: Shape) -> DatasetQuery {
@@ -509,6 +559,7 @@ pub fn list_full(
     Ok(rows
         .into_iter()
         .filter_map(|r| {
+            let cloned_from = r.visible_source(viewer);
             let access = Access::effective(
                 r.owner_id,
                 Some(viewer),
@@ -529,13 +580,55 @@ pub fn list_full(
                     created_by: None,
                     created_at: r.created_at,
                     owner_created_at: r.owner_created_at,
-                    cloned_from: r.cloned_from,
+                    cloned_from_id: r.cloned_from_id,
+                    cloned_from,
                 },
                 access,
                 collaborators: r.collaborators,
             })
         })
         .collect())
+}
+
+/// `owner/name` of the dataset `id` when `viewer` may see it (the source of a clone), else
+/// `None`, as for one that is gone (one statement).
+pub fn visible_name(conn: &mut DbConn, id: i32, viewer: i32) -> QueryResult<Option<String>> {
+    let row = datasets::table
+        .inner_join(acc::table.on(acc::id.eq(datasets::owner_id)))
+        .left_join(
+            memberships::table.on(memberships::org_id
+                .eq(datasets::owner_id)
+                .and(memberships::user_id.eq(viewer))),
+        )
+        .left_join(
+            collaborators::table.on(collaborators::dataset_id
+                .eq(datasets::id)
+                .and(collaborators::user_id.eq(viewer))),
+        )
+        .filter(datasets::id.eq(id))
+        .select((
+            datasets::owner_id,
+            acc::username,
+            datasets::name,
+            datasets::is_public,
+            memberships::role.nullable(),
+            collaborators::role.nullable(),
+        ))
+        .first::<(
+            i32,
+            String,
+            String,
+            bool,
+            Option<OrgRole>,
+            Option<DatasetRole>,
+        )>(conn)
+        .optional()?;
+    Ok(
+        row.and_then(|(owner_id, owner, name, public, org_role, collab)| {
+            Access::effective(owner_id, Some(viewer), org_role, collab, public)?;
+            Some(format!("{owner}/{name}"))
+        }),
+    )
 }
 
 /// How many collaborator entries a dataset has.
@@ -601,8 +694,8 @@ pub struct NewDataset<'a> {
     pub task_type: TaskType,
     pub is_public: bool,
     pub created_by: i32,
-    /// The full name of the dataset this one is a clone of.
-    pub cloned_from: Option<&'a str>,
+    /// The dataset this one is a clone of.
+    pub cloned_from: Option<i32>,
 }
 
 /// Inserts a dataset, and its collaborators in the same statements whatever the number of
@@ -625,7 +718,7 @@ pub fn insert(
             datasets::is_public.eq(new.is_public),
             datasets::created_by.eq(new.created_by),
             datasets::created_at.eq(now),
-            datasets::cloned_from.eq(new.cloned_from),
+            datasets::cloned_from_id.eq(new.cloned_from),
         ))
         .returning(datasets::id)
         .get_result(conn)?;

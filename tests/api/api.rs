@@ -212,10 +212,15 @@ db_test!(async fn the_api_is_authenticated_by_the_header_alone_and_answers_json(
     let put = api.send("PUT", "/datasets/alice/cars/", None).await;
     assert_eq!(put.status, 405);
     assert!(put.detail().contains("not allowed"));
-    // Names without an owner, unknown names: JSON 404.
-    for path in ["/datasets/abcde/", "/datasets/alice/nothing/", "/users/nobody", "/users/nobody/datasets/"] {
+    // Names without an owner, unknown names, unknown endpoints under the API's paths: JSON
+    // 404 with a key, JSON 401 without.
+    for path in ["/datasets/abcde/", "/datasets/alice/nothing/", "/users/nobody", "/users/nobody/datasets/",
+                 "/datasets/alice/cars/unknown/", "/user/unknown", "/organizations/alice/unknown/", "/api_status/x"] {
         let ans = api.get(path).await;
         assert_eq!((ans.status, ans.detail().as_str()), (StatusCode::NOT_FOUND, "Not found."), "{path}");
+        assert_eq!(ans.json()["code"], "not_found");
+        let ans = anonymous.get(path).await;
+        assert_eq!(ans.status, 401, "{path} without a key");
     }
 });
 
@@ -244,8 +249,11 @@ db_test!(async fn user_and_account_endpoints_show_what_the_caller_may_see(app) {
     assert_eq!(other["username"], "stranger", "the canonical spelling");
     assert!(other.get("email").is_none() && other.get("organizations").is_none());
 
-    // An organization: to its members only, with every member.
+    // An organization: to its members only, with every member; default dataset roles only
+    // for its administrators (as the Members subtab).
+    assert_eq!(boss_api.get("/users/acme").await.json()["members"][0]["default_dataset_role"], "reviewer");
     let org = ann_api.get("/users/acme").await.json();
+    assert!(org["members"][0].get("default_dataset_role").is_none(), "hidden from a plain member");
     assert_eq!(org["is_organization"], true);
     assert_eq!(org["organization_created_by"], "boss");
     let members: Vec<(String, serde_json::Value)> = org["members"]
@@ -344,6 +352,15 @@ db_test!(async fn datasets_through_the_api_follow_the_rules(app) {
     let copy = ans.json();
     assert_eq!((copy["full_name"].clone(), copy["cloned_from"].clone()), (json!("ann/b-own-clone"), json!("boss/b-own")));
     assert_eq!(ann.post("/datasets/boss/b-own/clone/", json!({"owner": "acme"})).await.status, 403);
+    // Once the source is private, the clone no longer names it to who may not see it.
+    assert_eq!(boss_api.patch("/datasets/boss/b-own/", json!({"public": false})).await.status, 200);
+    assert_eq!(ann.get("/datasets/ann/b-own-clone/").await.json()["cloned_from"], serde_json::Value::Null);
+    let clone_in_list = |list: serde_json::Value| {
+        list.as_array().unwrap().iter().find(|d| d["full_name"] == "ann/b-own-clone").expect("the clone is listed")["cloned_from"].clone()
+    };
+    assert_eq!(clone_in_list(ann.get("/user/datasets/").await.json()), serde_json::Value::Null);
+    assert_eq!(boss_api.patch("/datasets/boss/b-own/", json!({"public": true})).await.status, 200);
+    assert_eq!(clone_in_list(ann.get("/user/datasets/").await.json()), json!("boss/b-own"));
     assert_eq!(ann.post("/datasets/boss/a-own/clone/", json!({})).await.status, 404, "a private source");
     let _ = boss;
 });
@@ -384,6 +401,11 @@ db_test!(async fn collaborators_through_the_api(app) {
     assert_eq!(owner.get(&format!("{base}/")).await.json().as_array().unwrap().len(), 3);
 
     assert_eq!(owner.patch(&format!("{base}/leo"), json!({"role": "admin"})).await.json()["role"], "admin");
+    // The answer comes from the change itself: an administrator who demotes themselves gets it,
+    // not a refusal from a second look after the commit.
+    let ans = leo.patch(&format!("{base}/leo"), json!({"role": "labeler"})).await;
+    assert_eq!((ans.status, ans.json()["role"].clone()), (StatusCode::OK, json!("labeler")), "{}", ans.text);
+    assert_eq!(owner.patch(&format!("{base}/leo"), json!({"role": "admin"})).await.status, 200);
     assert_eq!(mia.patch(&format!("{base}/leo"), json!({"role": "viewer"})).await.status, 403, "a manager cannot change an administrator");
     assert_eq!(mia.delete(&format!("{base}/leo")).await.status, 403, "nor remove one");
     assert_eq!(mia.post(&format!("{base}/"), json!({"user": "zoe", "role": "viewer"})).await.json()["role"], "viewer");
@@ -423,6 +445,8 @@ db_test!(async fn members_leaving_and_the_audit_log_through_the_api(app) {
     assert_eq!(ans.headers["x-total-count"], "4");
     assert!(ans.headers["link"].to_str().unwrap().contains("page=2&per_page=2>; rel=\"next\""));
     assert_eq!(ann.get(&format!("{members}/?q=c")).await.json()[0]["username"], "cat");
+    assert!(ans.json()[0].get("default_dataset_role").is_none(), "a plain member does not see default roles");
+    assert_eq!(boss.get(&format!("{members}/ann")).await.json()["default_dataset_role"], "labeler");
     assert_eq!(stranger.get(&format!("{members}/")).await.status, 404);
 
     // Change and remove; the last administrator stays.
@@ -472,7 +496,7 @@ db_test!(async fn hostile_bodies_and_headers_get_a_clear_4xx_and_store_nothing(a
         ("unknown enum value", r#"{"name": "x", "user": "ann", "username": "ann", "task_type": "tachyons", "role": "overlord", "default_dataset_role": "god"}"#.into()),
         ("too deep", deep.clone()),
         ("too deep inside", deep_object),
-        ("too large", big),
+        ("too large", big.clone()),
         ("NUL", "{\"name\": \"a\\u0000b\", \"user\": \"a\\u0000\", \"username\": \"a\\u0000\", \"role\": \"labeler\"}".into()),
         ("invalid UTF-8", "{\"name\": \"\u{FFFD}\"}".into()),
         ("empty", String::new()),
@@ -512,18 +536,25 @@ db_test!(async fn hostile_bodies_and_headers_get_a_clear_4xx_and_store_nothing(a
             failures.push(format!("GET {path}: {} {}", ans.status, ans.text));
         }
     }
-    for auth in ["APIKey", "APIKey ", "apikey clb_x", "Bearer abc", "APIKey clb_\u{202E}", "APIKey \u{0}"] {
+    let headers: [&[u8]; 6] = [b"APIKey", b"APIKey ", b"apikey clb_x", b"Bearer abc", "APIKey clb_\u{202E}".as_bytes(), b"APIKey clb_\xff\xfe"];
+    for auth in headers {
         tried += 1;
         let res = reqwest::Client::new()
             .get(format!("{}/user", app.base))
-            .header("Authorization", reqwest::header::HeaderValue::from_bytes(auth.as_bytes()).unwrap_or(reqwest::header::HeaderValue::from_static("x")))
+            .header("Authorization", reqwest::header::HeaderValue::from_bytes(auth).expect("a sendable header"))
             .send()
             .await
             .unwrap();
-        if res.status() != 401 {
-            failures.push(format!("Authorization {auth:?}: {}", res.status()));
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        let json_ok = serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| v["detail"].is_string());
+        if status != 401 || !json_ok {
+            failures.push(format!("Authorization {:?}: {status} {body}", String::from_utf8_lossy(auth)));
         }
     }
+    let ans = boss.send_raw("POST", "/user/datasets/", "application/json", big).await;
+    assert_eq!(ans.status, 400, "a body over the limit is a 400 too (issue 12)");
+    assert!(ans.detail().contains("larger than"), "{}", ans.text);
     assert_eq!(snapshot(&app), before, "a refused request stored nothing");
     eprintln!("hostile API inputs: {tried} tried, {} failures", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -573,23 +604,29 @@ db_test!(async fn responses_take_a_fixed_number_of_statements_whatever_the_size(
         let form = [("username", name.as_str()), ("role", "member"), ("default_role", "labeler")];
         ok_post(&boss_b, "/big/settings/members", &form).await;
     }
-    for org in ["small", "big"] {
-        for i in 0..3 {
+    for (org, n) in [("small", 3), ("big", 60)] {
+        for i in 0..n {
             let ans = boss.post(&format!("/organizations/{org}/datasets/"), json!({"name": format!("d{i}")})).await;
             assert_eq!(ans.status, 201);
         }
     }
-    let mut counts = Vec::new();
-    for path in ["/users/small", "/users/big", "/users/small/datasets/", "/users/big/datasets/", "/user/datasets/"] {
+    async fn count(app: &TestApp, api: &Api, path: &str) -> u64 {
         let before = app.queries();
-        let ans = boss.get(path).await;
-        assert_eq!(ans.status, 200);
-        counts.push((path, app.queries() - before));
+        let ans = api.get(path).await;
+        assert_eq!(ans.status, 200, "{path}");
+        app.queries() - before
     }
-    assert_eq!(counts[0].1, counts[1].1, "{counts:?}");
-    assert_eq!(counts[2].1, counts[3].1, "{counts:?}");
-    assert!(counts.iter().all(|(_, n)| *n <= 5), "{counts:?}");
+    let (_, fresh) = app.api_user("fresh").await;
+    assert_eq!(fresh.get("/api_status/").await.status, 200, "its first use, which writes, done");
+    let users = (count(&app, &boss, "/users/small").await, count(&app, &boss, "/users/big").await);
+    let lists = (count(&app, &boss, "/users/small/datasets/").await, count(&app, &boss, "/users/big/datasets/").await);
+    let mine = (count(&app, &fresh, "/user/datasets/").await, count(&app, &boss, "/user/datasets/?per_page=1000").await);
+    assert_eq!(users.0, users.1, "/users/{{org}} with 1 and 61 members");
+    assert_eq!(lists.0, lists.1, "3 and 60 datasets");
+    assert_eq!(mine.0, mine.1, "/user/datasets/ with none and 63 datasets");
+    assert!([users.0, lists.0, mine.0].iter().all(|n| *n <= 5), "{users:?} {lists:?} {mine:?}");
     assert_eq!(boss.get("/users/big").await.json()["members"].as_array().unwrap().len(), 61);
+    assert_eq!(boss.get("/user/datasets/?per_page=1000").await.json().as_array().unwrap().len(), 63);
 });
 
 #[actix_web::test]

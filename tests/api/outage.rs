@@ -119,6 +119,15 @@ fn assert_unavailable_page(a: &Answer, within: Duration) {
     );
 }
 
+/// Creates an API key on the settings page of `b`'s user.
+async fn api_key_of(b: &Browser) -> String {
+    let res = b.post("/settings/api-keys", &[("name", "outage")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    let at = body.find("<code id=\"new-key\">").expect("the new key") + 19;
+    body[at..at + body[at..].find('<').unwrap()].to_string()
+}
+
 /// The process logged the request (actix's request line, with its 503).
 fn assert_logged_503(app: &Colabel, mark: usize, method: &str, path: &str) {
     let request = format!("\"{method} {path} HTTP/");
@@ -150,6 +159,9 @@ async fn postgres_outage_answers_503_is_logged_and_recovers() {
     assert_eq!(get(&ada, "/settings").await.status, StatusCode::OK);
     let visitor = Browser::new(app.base());
     assert_eq!(get(&visitor, "/healthz").await.status, StatusCode::OK);
+    let key = api_key_of(&ada).await;
+    let api = Api::new(app.base(), Some(&key));
+    assert_eq!(api.get("/user").await.status, StatusCode::OK);
 
     let mark = app.mark();
     db.refuse_connections();
@@ -184,6 +196,18 @@ async fn postgres_outage_answers_503_is_logged_and_recovers() {
     assert_logged_503(&app, mark, "GET", "/");
     assert_logged_503(&app, mark, "GET", "/settings");
     assert_logged_503(&app, mark, "POST", "/organizations");
+    // The API answers the same outage in JSON.
+    let started = Instant::now();
+    let ans = api.get("/user").await;
+    assert_eq!(ans.status, StatusCode::SERVICE_UNAVAILABLE, "{}", ans.text);
+    assert_eq!(ans.json()["code"], "unavailable");
+    assert!(ans.detail().contains("database"), "{}", ans.text);
+    assert!(
+        started.elapsed() < within,
+        "the API's 503 took {:?}",
+        started.elapsed()
+    );
+    assert_logged_503(&app, mark, "GET", "/user");
     // Looked for before /healthz, whose own warning must not count for the pages above.
     let warning = app.wait_for_line_after(
         mark,

@@ -27,7 +27,7 @@ def test_a_client_needs_a_valid_key(base, person):
     # Refused at once: a new client, and the client already made.
     with pytest.raises(AuthenticationError):
         SegmentsClient(key, api_url=base)
-    with pytest.raises(NetworkError):
+    with pytest.raises(NetworkError, match="invalid api key"):
         client.get_user()
 
 
@@ -85,7 +85,7 @@ def test_personal_datasets_from_creation_to_deletion(base, person, names):
 
     with pytest.raises(AlreadyExistsError):
         client.add_dataset("CARS", task_type="bboxes")
-    with pytest.raises(NetworkError):
+    with pytest.raises(NetworkError, match="invalid task_type"):
         client.add_dataset("sharp", task_type="segmentation-bitmap-highres")  # not a Colabel task type
 
     updated = client.update_dataset(f"{alice.username}/cars", description="Now public", public=True)

@@ -1,2 +1,2 @@
-ALTER TABLE datasets DROP COLUMN cloned_from;
+ALTER TABLE datasets DROP COLUMN cloned_from_id;
 DROP TABLE api_keys;

@@ -14,5 +14,6 @@ CREATE TABLE api_keys (
 CREATE UNIQUE INDEX api_keys_hash ON api_keys (key_hash);
 CREATE INDEX api_keys_user ON api_keys (user_id);
 
--- The full name ("owner/name") of the dataset a clone was made from.
-ALTER TABLE datasets ADD COLUMN cloned_from TEXT;
+-- The dataset a clone was made from. No foreign key: ids are never reused, so once the
+-- source is deleted this matches nothing, and the clone says it came from nowhere.
+ALTER TABLE datasets ADD COLUMN cloned_from_id INTEGER;
