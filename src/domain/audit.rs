@@ -15,6 +15,12 @@ text_enum! {
         CollaboratorAdded = "collaborator.added",
         CollaboratorRoleChanged = "collaborator.role_changed",
         CollaboratorRemoved = "collaborator.removed",
+        InvitationSent = "invitation.sent",
+        InvitationResent = "invitation.resent",
+        InvitationCancelled = "invitation.cancelled",
+        InvitationAccepted = "invitation.accepted",
+        InvitationDeclined = "invitation.declined",
+        InvitationExpired = "invitation.expired",
     }
 }
 
@@ -40,6 +46,12 @@ impl Action {
             Action::CollaboratorAdded => "added collaborator",
             Action::CollaboratorRoleChanged => "changed the dataset role of",
             Action::CollaboratorRemoved => "removed collaborator",
+            Action::InvitationSent => "invited",
+            Action::InvitationResent => "resent the invitation of",
+            Action::InvitationCancelled => "cancelled the invitation of",
+            Action::InvitationAccepted => "accepted an invitation and joined",
+            Action::InvitationDeclined => "declined an invitation",
+            Action::InvitationExpired => "expired the invitation of",
         }
     }
 }

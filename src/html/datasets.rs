@@ -210,7 +210,7 @@ pub async fn show(
             let (ds, access) = uc::find(c, p.as_ref(), &owner, &name, DatasetAction::View)?;
             let nav = match &p {
                 Some(p) => menu(c, p)?,
-                None => Vec::new(),
+                None => Default::default(),
             };
             Ok((ds, access, nav))
         })

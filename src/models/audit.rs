@@ -83,3 +83,19 @@ pub fn list(conn: &mut DbConn, account_id: i32, page: i64) -> QueryResult<Page<A
         per_page,
     })
 }
+
+/// How many events of these kinds the account had since `since` (the daily invitation
+/// limit counts its sent and resent invitations).
+pub fn count_since(
+    conn: &mut DbConn,
+    account_id: i32,
+    actions: &[Action],
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account_id))
+        .filter(crate::models::one_of(audit_events::action, actions.to_vec()))
+        .filter(audit_events::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
