@@ -167,7 +167,9 @@ impl Settings {
                 invitations_per_day: parse(&lookup, "COLABEL_INVITATIONS_PER_DAY", 50i64)?.max(1),
             },
             jobs: JobSettings {
-                poll: Duration::from_millis(parse(&lookup, "COLABEL_JOB_POLL_MS", 1000u64)?.max(10)),
+                poll: Duration::from_millis(
+                    parse(&lookup, "COLABEL_JOB_POLL_MS", 1000u64)?.max(10),
+                ),
                 retry_base: Duration::from_millis(parse(
                     &lookup,
                     "COLABEL_JOB_RETRY_BASE_MS",
@@ -179,7 +181,9 @@ impl Settings {
                     3600u64,
                 )?),
                 max_attempts: parse(&lookup, "COLABEL_JOB_MAX_ATTEMPTS", 10i32)?.max(1),
-                lease: Duration::from_secs(parse(&lookup, "COLABEL_JOB_LEASE_SECS", 120u64)?.max(1)),
+                lease: Duration::from_secs(
+                    parse(&lookup, "COLABEL_JOB_LEASE_SECS", 120u64)?.max(1),
+                ),
             },
         })
     }

@@ -11,7 +11,7 @@ use crate::app::principal::Principal;
 use crate::app::{App, Mailing};
 use crate::auth::{hash_link_token, new_link_token};
 use crate::db::{write_tx, DbConn, WriteTx};
-use crate::domain::names::{check_new_password, email_key};
+use crate::domain::names::{check_email, check_new_password, email_key};
 use crate::domain::status::TokenPurpose;
 use crate::mail;
 use crate::models::{accounts, email_tokens, mail_limits, sessions};
@@ -53,7 +53,15 @@ pub fn queue_verification(
     email_tokens::end_all(tx, user_id, TokenPurpose::VerifyEmail, t)?;
     let (raw, hash) = new_link_token();
     let ends = t + Duration::hours(VERIFY_HOURS);
-    email_tokens::insert(tx, user_id, TokenPurpose::VerifyEmail, email, &hash, t, ends)?;
+    email_tokens::insert(
+        tx,
+        user_id,
+        TokenPurpose::VerifyEmail,
+        email,
+        &hash,
+        t,
+        ends,
+    )?;
     let message = mail::VerifyEmail {
         username: username.to_string(),
         email: email.to_string(),
@@ -121,11 +129,9 @@ pub fn verification_preview(conn: &mut DbConn, token: &str) -> Result<String> {
 /// which addresses have accounts.
 pub fn request_reset(tx: &mut WriteTx<'_>, m: &Mailing, email: &str) -> Result<()> {
     let email = email.trim();
-    if email.is_empty() || email.len() > 320 {
-        let mut errors = FieldErrors::default();
-        errors.add("email", "Type the email address of your account.");
-        return Err(DomainError::Invalid(errors));
-    }
+    let mut errors = FieldErrors::default();
+    errors.check("email", check_email(email));
+    errors.into_result(())?;
     let key = format!("reset:{}", hash_link_token(&email_key(email)));
     if throttle(tx, &key)?.is_err() {
         log::info!("password reset: too many requests for one address; none sent");

@@ -282,7 +282,16 @@ pub fn resend(
     let job = match &to {
         Some((address, to_address)) => {
             let roles = (inv.role, inv.default_role, expires_at);
-            Some(queue_email(tx, m, p, &org, roles, &raw, address, *to_address)?)
+            Some(queue_email(
+                tx,
+                m,
+                p,
+                &org,
+                roles,
+                &raw,
+                address,
+                *to_address,
+            )?)
         }
         None => None,
     };
@@ -407,7 +416,14 @@ pub fn respond(tx: &mut WriteTx<'_>, p: &Principal, cmd: Respond) -> Result<Resp
     if !cmd.accept {
         rows::close(tx, inv.id, InvitationStatus::Declined, t)?;
         let details = format!("invited by {}", inv.inviter_name);
-        record(tx, org.id, Some(p), Action::InvitationDeclined, None, details)?;
+        record(
+            tx,
+            org.id,
+            Some(p),
+            Action::InvitationDeclined,
+            None,
+            details,
+        )?;
         return Ok(Responded {
             org: org.username,
             accepted: false,
@@ -500,10 +516,15 @@ pub enum EmailState {
     NotSent,
     Queued,
     /// An attempt failed; another follows.
-    Retrying { attempts: i32, error: String },
+    Retrying {
+        attempts: i32,
+        error: String,
+    },
     Sent,
     /// Every attempt failed, or the server refused it for good: resend, or check the address.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 impl From<PendingRow> for Pending {
@@ -513,7 +534,9 @@ impl From<PendingRow> for Pending {
             None => EmailState::NotSent,
             Some((J::Done, _, _)) => EmailState::Sent,
             Some((J::Failed, _, error)) => EmailState::Failed { error },
-            Some((J::Queued | J::Running, attempts, error)) if attempts > 0 && !error.is_empty() => {
+            Some((J::Queued | J::Running, attempts, error))
+                if attempts > 0 && !error.is_empty() =>
+            {
                 EmailState::Retrying { attempts, error }
             }
             Some((J::Queued | J::Running, _, _)) => EmailState::Queued,
@@ -522,10 +545,7 @@ impl From<PendingRow> for Pending {
         let inv = r.invitation;
         Pending {
             id: inv.id,
-            addressee: r
-                .invitee_name
-                .or(inv.email.clone())
-                .unwrap_or_default(),
+            addressee: r.invitee_name.or(inv.email.clone()).unwrap_or_default(),
             by_email: inv.email.is_some(),
             role: inv.role,
             default_role: inv.default_role,
@@ -575,9 +595,8 @@ pub fn view(conn: &mut DbConn, viewer: Option<&Principal>, token: &str) -> Resul
     let inv = rows::find_by_token(conn, &hash_link_token(token.trim()))?
         .ok_or(DomainError::LinkInvalid)?;
     let org = orgs::name_of(conn, inv.org_id)?.ok_or(DomainError::LinkInvalid)?;
-    let (org_found, _) =
-        orgs::find_with_role(conn, &org, viewer.map_or(-1, |p| p.user_id))?
-            .ok_or(DomainError::LinkInvalid)?;
+    let (org_found, _) = orgs::find_with_role(conn, &org, viewer.map_or(-1, |p| p.user_id))?
+        .ok_or(DomainError::LinkInvalid)?;
     let t = now();
     let closed = match inv.status {
         InvitationStatus::Pending if inv.expires_at <= t => Some(InvitationStatus::Expired),

@@ -55,9 +55,7 @@ impl Mailing {
     pub fn from_settings(settings: &Settings, public_url: String) -> Self {
         Mailing {
             public_url,
-            invitation_ttl: chrono::Duration::seconds(
-                settings.mail.invitation_ttl.as_secs() as i64,
-            ),
+            invitation_ttl: chrono::Duration::seconds(settings.mail.invitation_ttl.as_secs() as i64),
             invitations_per_day: settings.mail.invitations_per_day,
             max_attempts: settings.jobs.max_attempts,
         }

@@ -201,7 +201,9 @@ pub struct Added {
 pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result<Added> {
     let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
     if org.invite_only {
-        return Err(DomainError::Forbidden(Denied::InviteOnly { org: org.username }));
+        return Err(DomainError::Forbidden(Denied::InviteOnly {
+            org: org.username,
+        }));
     }
     let wanted = cmd.username.trim();
     if wanted.is_empty() {

@@ -7,13 +7,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::accounts::{self as uc, Login, Signup};
+use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
+use crate::db::write_tx;
 use crate::html::error::HtmlError;
 use crate::html::layout::{
     flash_success, form_errors, invalid, local_path, ok, redirect, render, url_encode, Layout,
 };
-use crate::app::orgs::menu;
-use crate::db::write_tx;
 use crate::html::session;
 use crate::html::State;
 use crate::models::orgs::Nav;

@@ -124,7 +124,11 @@ async fn answer(
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
     let result = state
-        .run(move |c| Ok(write_tx(c, |tx| uc::respond(tx, &p, Respond { which, accept }))))
+        .run(move |c| {
+            Ok(write_tx(c, |tx| {
+                uc::respond(tx, &p, Respond { which, accept })
+            }))
+        })
         .await?;
     match result {
         Ok(done) if done.accepted => {
@@ -137,7 +141,10 @@ async fn answer(
             Ok(redirect(&format!("/{}", done.org)))
         }
         Ok(done) => {
-            flash_success(&session, format!("You declined the invitation to {}.", done.org));
+            flash_success(
+                &session,
+                format!("You declined the invitation to {}.", done.org),
+            );
             Ok(redirect(&local_path(Some(&back))))
         }
         Err(
@@ -161,7 +168,15 @@ pub async fn respond_by_token(
 ) -> Result<HttpResponse, HtmlError> {
     let form = form.into_inner();
     let accept = accept_of(&form.action)?;
-    answer(state, session, user, Which::Token(form.token), accept, "/".into()).await
+    answer(
+        state,
+        session,
+        user,
+        Which::Token(form.token),
+        accept,
+        "/".into(),
+    )
+    .await
 }
 
 /// `POST /settings/organizations/invitations/{id}`: Accept or Decline from the dashboard
@@ -180,5 +195,13 @@ pub async fn respond(
     } else {
         form.back
     };
-    answer(state, session, user, Which::Id(path.into_inner()), accept, back).await
+    answer(
+        state,
+        session,
+        user,
+        Which::Id(path.into_inner()),
+        accept,
+        back,
+    )
+    .await
 }

@@ -6,11 +6,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::orgs::{
     self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, RemoveMember,
     SetMemberPolicy, UpdateOrgSettings,
 };
-use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::domain::roles::{
@@ -446,7 +446,12 @@ pub async fn manage_members(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (p, name, page, q) = (user.clone(), path.into_inner(), query.page(), query.search());
+    let (p, name, page, q) = (
+        user.clone(),
+        path.into_inner(),
+        query.page(),
+        query.search(),
+    );
     let data = state
         .run(move |c| manage_data(c, &p, &name, &q, page))
         .await?;
@@ -565,25 +570,28 @@ pub async fn invite(
         default_role,
     };
     let outcome = state
-        .run(move |c| match write_tx(c, |tx| inv_uc::invite(tx, &p, &m, cmd)) {
-            Ok(done) => Ok(Ok(done)),
-            Err(e) => {
-                // Who cannot be invited, and the daily limit, are said beside the field.
-                let errors = form_errors(e, |e| {
-                    matches!(
-                        e,
-                        DomainError::UnknownUser
-                            | DomainError::IsOrganization(_)
-                            | DomainError::Conflict(
-                                Conflict::AlreadyMember { .. } | Conflict::AlreadyInvited { .. }
-                            )
-                            | DomainError::InvitationLimit { .. }
-                    )
-                    .then(|| ("invitee", e.message()))
-                })?;
-                Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
-            }
-        })
+        .run(
+            move |c| match write_tx(c, |tx| inv_uc::invite(tx, &p, &m, cmd)) {
+                Ok(done) => Ok(Ok(done)),
+                Err(e) => {
+                    // Who cannot be invited, and the daily limit, are said beside the field.
+                    let errors = form_errors(e, |e| {
+                        matches!(
+                            e,
+                            DomainError::UnknownUser
+                                | DomainError::IsOrganization(_)
+                                | DomainError::Conflict(
+                                    Conflict::AlreadyMember { .. }
+                                        | Conflict::AlreadyInvited { .. }
+                                )
+                                | DomainError::InvitationLimit { .. }
+                        )
+                        .then(|| ("invitee", e.message()))
+                    })?;
+                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
+                }
+            },
+        )
         .await?;
     match outcome {
         Ok(done) => {
@@ -659,9 +667,7 @@ pub async fn manage_invitation(
             flash_success(&session, text);
             Ok(redirect(&format!("/{org}/settings/members")))
         }
-        Err(
-            e @ (DomainError::InvitationLimit { .. } | DomainError::InvitationClosed(_)),
-        ) => {
+        Err(e @ (DomainError::InvitationLimit { .. } | DomainError::InvitationClosed(_))) => {
             flash_error(&session, e.message());
             Ok(redirect(&format!("/{org}/settings/members")))
         }
@@ -843,13 +849,7 @@ pub async fn my_orgs(
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
     let (list, nav, invitations) = state
-        .run(move |c| {
-            Ok((
-                uc::mine(c, &p)?,
-                uc::menu(c, &p)?,
-                inv_uc::received(c, &p)?,
-            ))
-        })
+        .run(move |c| Ok((uc::mine(c, &p)?, uc::menu(c, &p)?, inv_uc::received(c, &p)?)))
         .await?;
     ok(&MyOrgsPage {
         ctx: Layout::new(&session, Some(&user), nav, "Organizations"),

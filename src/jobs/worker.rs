@@ -212,7 +212,10 @@ fn record(cx: &Context, me: &str, job: &JobRow, outcome: Outcome) -> diesel::Que
         Outcome::Failed { error, redacted } => {
             let kept = rows::finish(&mut conn, id, me, JobStatus::Failed, error, redacted, t)?;
             if kept {
-                log::warn!("jobs: job {id} ({}) failed after attempt {attempt}: {error}", job.kind);
+                log::warn!(
+                    "jobs: job {id} ({}) failed after attempt {attempt}: {error}",
+                    job.kind
+                );
             }
             kept
         }

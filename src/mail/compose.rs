@@ -86,7 +86,10 @@ fn email(to: &str, subject: String, kind: &str, parts: (String, String)) -> Emai
 
 impl Invitation {
     pub fn to(&self, address: &str) -> Result<Email, askama::Error> {
-        let subject = format!("{} invited you to join {} on Colabel", self.inviter, self.org);
+        let subject = format!(
+            "{} invited you to join {} on Colabel",
+            self.inviter, self.org
+        );
         Ok(email(address, subject, "invitation", self.parts()?))
     }
 }

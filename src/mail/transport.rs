@@ -98,7 +98,9 @@ impl Transport {
         };
         let message = build(email, from)?;
         match self {
-            Transport::Smtp { transport, shown, .. } => {
+            Transport::Smtp {
+                transport, shown, ..
+            } => {
                 transport.send(&message).map_err(|e| SendError {
                     permanent: e.is_permanent(),
                     message: format!("SMTP {shown}: {e}"),
@@ -170,6 +172,9 @@ mod tests {
             without_password("smtp://me:secret@mail.example:587?tls=required"),
             "smtp://me:***@mail.example:587?tls=required"
         );
-        assert_eq!(without_password("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
+        assert_eq!(
+            without_password("smtp://127.0.0.1:2525"),
+            "smtp://127.0.0.1:2525"
+        );
     }
 }

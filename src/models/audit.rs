@@ -94,7 +94,10 @@ pub fn count_since(
 ) -> QueryResult<i64> {
     audit_events::table
         .filter(audit_events::account_id.eq(account_id))
-        .filter(crate::models::one_of(audit_events::action, actions.to_vec()))
+        .filter(crate::models::one_of(
+            audit_events::action,
+            actions.to_vec(),
+        ))
         .filter(audit_events::created_at.gt(since))
         .count()
         .get_result(conn)

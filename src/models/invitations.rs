@@ -144,11 +144,13 @@ pub fn pending_of_org(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<Pending
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(invitation, invitee_name, status, attempts, error)| PendingRow {
-            invitation,
-            invitee_name,
-            job: status.map(|s| (s, attempts.unwrap_or(0), error.unwrap_or_default())),
-        })
+        .map(
+            |(invitation, invitee_name, status, attempts, error)| PendingRow {
+                invitation,
+                invitee_name,
+                job: status.map(|s| (s, attempts.unwrap_or(0), error.unwrap_or_default())),
+            },
+        )
         .collect())
 }
 

@@ -68,7 +68,11 @@ pub enum Claim {
 pub fn any_due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         jobs::table
-            .filter(jobs::status.eq(JobStatus::Queued).or(jobs::status.eq(JobStatus::Running)))
+            .filter(
+                jobs::status
+                    .eq(JobStatus::Queued)
+                    .or(jobs::status.eq(JobStatus::Running)),
+            )
             .filter(jobs::run_at.le(now)),
     ))
     .get_result(conn)
@@ -187,15 +191,24 @@ pub fn retry_at(
 }
 
 /// Cancels a job that has not started (a running one goes on; its outcome stands).
-pub fn cancel_queued(conn: &mut DbConn, id: i32, redacted: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(jobs::table.find(id).filter(jobs::status.eq(JobStatus::Queued)))
-        .set((
-            jobs::status.eq(JobStatus::Cancelled),
-            jobs::payload.eq(redacted),
-            jobs::finished_at.eq(now),
-        ))
-        .execute(conn)
-        .map(drop)
+pub fn cancel_queued(
+    conn: &mut DbConn,
+    id: i32,
+    redacted: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::status.eq(JobStatus::Queued)),
+    )
+    .set((
+        jobs::status.eq(JobStatus::Cancelled),
+        jobs::payload.eq(redacted),
+        jobs::finished_at.eq(now),
+    ))
+    .execute(conn)
+    .map(drop)
 }
 
 /// Deletes finished jobs (done or cancelled) older than `before`; failed ones stay for

@@ -3,11 +3,11 @@
 pub mod accounts;
 pub mod audit;
 pub mod datasets;
-pub mod orgs;
 pub mod email_tokens;
 pub mod invitations;
 pub mod jobs;
 pub mod mail_limits;
+pub mod orgs;
 pub mod sessions;
 
 /// Rows on one page of a list.

@@ -2,12 +2,17 @@
 //! PostgreSQL (see `db_test!`).
 
 mod helpers;
+#[path = "../support/smtp.rs"]
+mod smtp;
 
 mod accounts;
 mod concurrency;
 mod datasets;
 mod hostile;
 mod instances;
+mod invitations;
+mod jobs;
+mod mail;
 mod matrix;
 mod orgs;
 mod outage;
