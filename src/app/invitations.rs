@@ -603,10 +603,7 @@ pub fn view(conn: &mut DbConn, viewer: Option<&Principal>, token: &str) -> Resul
         InvitationStatus::Pending => None,
         other => Some(other),
     };
-    let viewer = match viewer {
-        Some(p) => Some(check_addressee(conn, p, &inv).map_err(|e| e.message())),
-        None => None,
-    };
+    let viewer = viewer.map(|p| check_addressee(conn, p, &inv).map_err(|e| e.message()));
     Ok(View {
         org,
         org_title: org_found.title().to_string(),
