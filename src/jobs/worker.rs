@@ -132,6 +132,7 @@ fn run(cx: Context, signal: &Signal) {
             break;
         }
     }
+    log::info!("jobs: the worker stopped");
 }
 
 /// Claims and runs one job; `false` when none was due.

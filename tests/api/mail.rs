@@ -203,3 +203,48 @@ mail_test!(
         assert_eq!(sink.to("frank@example.com").len(), 6, "1 verification + 5 resets");
     }
 );
+
+crate::db_test!(
+    async fn without_a_server_messages_are_written_to_the_mail_folder(app) {
+        app.user("gus").await;
+        let dir = app.settings.mail.dir.clone().expect("the test's mail folder");
+        let deadline = std::time::Instant::now() + MAIL_WAIT;
+        let file = loop {
+            let found = std::fs::read_dir(&dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "eml"));
+            if let Some(f) = found {
+                break f;
+            }
+            assert!(std::time::Instant::now() < deadline, "no .eml file in {}", dir.display());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(file.file_name().unwrap().to_str().unwrap().ends_with("-verify_email.eml"));
+        let raw = std::fs::read_to_string(&file).unwrap();
+        assert!(raw.contains("To: gus@example.com"), "{raw}");
+        assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(raw.contains("/email/verify?token="));
+        // The job is done, and its payload no longer holds the link.
+        let payloads: Vec<(String, String)> = app.with_db(|c| {
+            colabel::schema::jobs::table
+                .select((colabel::schema::jobs::status, colabel::schema::jobs::payload))
+                .load(c)
+                .unwrap()
+        });
+        let deadline = std::time::Instant::now() + MAIL_WAIT;
+        let mut payloads = payloads;
+        while payloads.iter().any(|(s, _)| s != "done") {
+            assert!(std::time::Instant::now() < deadline);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            payloads = app.with_db(|c| {
+                colabel::schema::jobs::table
+                    .select((colabel::schema::jobs::status, colabel::schema::jobs::payload))
+                    .load(c)
+                    .unwrap()
+            });
+        }
+        assert!(payloads.iter().all(|(_, p)| !p.contains("token=")), "{payloads:?}");
+    }
+);
