@@ -323,7 +323,9 @@ pub fn cancel(
     let org = lock_for(tx, p, &cmd.org)?;
     let inv = pending_of(tx, &org, cmd.id)?;
     let t = now();
-    rows::close(tx, inv.id, InvitationStatus::Cancelled, t)?;
+    if !rows::close(tx, inv.id, InvitationStatus::Cancelled, t)? {
+        return Err(DomainError::InvitationClosed(InvitationStatus::Expired));
+    }
     if let Some(job) = inv.email_job_id {
         jobs::cancel_queued(tx, job, "{}", t)?;
     }
@@ -413,8 +415,16 @@ pub fn respond(tx: &mut WriteTx<'_>, p: &Principal, cmd: Respond) -> Result<Resp
     if inv.expires_at <= t {
         return Err(DomainError::InvitationClosed(InvitationStatus::Expired));
     }
+    // Closed only if still pending: the worker's expiry does not take the organization's lock.
+    let closed = |tx: &mut WriteTx<'_>, status| -> Result<()> {
+        if rows::close(tx, inv.id, status, t)? {
+            Ok(())
+        } else {
+            Err(DomainError::InvitationClosed(InvitationStatus::Expired))
+        }
+    };
     if !cmd.accept {
-        rows::close(tx, inv.id, InvitationStatus::Declined, t)?;
+        closed(tx, InvitationStatus::Declined)?;
         let details = format!("invited by {}", inv.inviter_name);
         record(
             tx,
@@ -430,7 +440,7 @@ pub fn respond(tx: &mut WriteTx<'_>, p: &Principal, cmd: Respond) -> Result<Resp
             was_member: false,
         });
     }
-    rows::close(tx, inv.id, InvitationStatus::Accepted, t)?;
+    closed(tx, InvitationStatus::Accepted)?;
     let was_member = orgs::role_of(tx, org.id, p.user_id)?.is_some();
     let mut details = format!(
         "{}; invited by {}",

@@ -89,7 +89,11 @@ async fn no_job_is_lost_while_the_server_is_down(backend: Backend) {
         job_rows(&app.db).first().is_some_and(|j| j.1 >= 2)
     })
     .await;
-    assert_eq!(job_rows(&app.db)[0].0, "queued", "it waits and retries");
+    let status = job_rows(&app.db)[0].0.clone();
+    assert!(
+        status == "queued" || status == "running",
+        "it waits and retries, not {status}"
+    );
     let sink = SmtpSink::start_on(Some(port)).unwrap();
     let got = sink.wait_for(1, MAIL_WAIT).await;
     assert_eq!(got[0].to, ["carol@example.com"]);
