@@ -158,7 +158,7 @@ pub struct ChangePassword {
 }
 
 /// Checks the current password, stores the new one and ends every session of the user
-/// (the caller's surface starts a new one for itself).
+/// (the caller's surface starts a new one for itself) and every password-reset link.
 pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> Result<()> {
     let mut errors = FieldErrors::default();
     errors.check("new_password", check_new_password(&cmd.new));
@@ -175,6 +175,13 @@ pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> R
         write_tx(c, |tx| {
             accounts::set_password(tx, uid, &hash)?;
             sessions::end_user_sessions(tx, uid)?;
+            // A reset link sent before the change would undo it.
+            crate::models::email_tokens::end_all(
+                tx,
+                uid,
+                crate::domain::status::TokenPurpose::ResetPassword,
+                chrono::Utc::now().naive_utc(),
+            )?;
             Ok(())
         })
     })
