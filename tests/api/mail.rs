@@ -248,3 +248,22 @@ crate::db_test!(
         assert!(payloads.iter().all(|(_, p)| !p.contains("token=")), "{payloads:?}");
     }
 );
+
+mail_test!(
+    async fn changing_the_password_ends_every_reset_link(app, sink) {
+        let ida = app.user("ida").await;
+        let visitor = app.browser();
+        visitor.post("/password/forgot", &[("email", "ida@example.com")]).await;
+        let mails = sink.wait_for(2, MAIL_WAIT).await;
+        let token = mails.iter().find_map(|m| m.token_of("/password/reset")).unwrap();
+        let res = ida
+            .post(
+                "/settings",
+                &[("action", "password"), ("current_password", PASSWORD), ("new_password", "a changed secret")],
+            )
+            .await;
+        assert_redirect(&res, "/settings");
+        let res = visitor.post("/password/reset", &[("token", &token), ("password", "an attacker's choice")]).await;
+        assert_eq!(res.status(), StatusCode::GONE);
+    }
+);
