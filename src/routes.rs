@@ -1,19 +1,27 @@
-//! The route table: the whole URL scheme of Colabel on one screen. Fixed paths come first;
-//! the account paths (`/{owner}`, `/{owner}/{dataset}`) last, which is why their first
-//! segments are reserved words that no username may take (and dataset names cannot be
-//! `settings`, `members`, ...). [`ROUTES`] lists every (method, path) pair, so tests can
-//! check that each one is covered by the authorization matrix.
+//! The route table: the whole URL scheme of Colabel on one screen.
+//!
+//! The JSON API comes first: the Segments.ai SDK's paths at the root of the origin (each
+//! answered with and without its trailing slash, never redirected), then the HTML pages.
+//! Fixed HTML paths come before the account paths (`/{owner}`, `/{owner}/{dataset}`), which
+//! is why their first segments are reserved words that no username may take (and dataset
+//! names cannot be `settings`, `members`, ...). [`ROUTES`] and [`API_ROUTES`] list every
+//! (method, path) pair, so tests can check that each one is covered by the authorization
+//! matrices.
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
-use crate::html::{accounts, assets, datasets, home, invitations, orgs, profiles, settings};
+use crate::api;
+use crate::html::{
+    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+};
 
 macro_rules! route_table {
     ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
-        /// Every (method, path pattern) the application answers.
+        /// Every (method, path pattern) of the HTML pages.
         pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)*];
 
-        /// Registers every route; one resource per path, one route per method.
+        /// Registers every HTML route; one resource per path, one route per method.
         pub fn routes(cfg: &mut web::ServiceConfig) {
             $(cfg.service(web::resource($path)$(.route(route_table!(@$method).to($handler)))+);)*
         }
@@ -24,10 +32,80 @@ macro_rules! route_table {
     (@DELETE) => { web::delete() };
 }
 
+macro_rules! api_table {
+    ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
+        /// Every (method, path) of the JSON API, as the SDK writes the path.
+        pub const API_ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)*];
+
+        /// Registers every API resource, at its path with and without the trailing slash,
+        /// with the API's middleware and JSON error answers; `HEAD` wherever `GET` is.
+        pub fn api_routes(cfg: &mut web::ServiceConfig) {
+            $({
+                let mut resource = web::resource(both_slashes($path))
+                    $(.route(route_table!(@$method).to($handler)))+;
+                for head in [$(api_table!(@head $method $handler)),+].into_iter().flatten() {
+                    resource = resource.route(head);
+                }
+                let allow = allowed(&[$(stringify!($method)),+]);
+                cfg.service(
+                    resource
+                        .default_service(web::to(api::method_not_allowed(allow)))
+                        .app_data(api::query_config())
+                        .app_data(api::path_config())
+                        .wrap(from_fn(api::guard)),
+                );
+            })*
+            // A dataset named without its owner (`/datasets/abcde/`): none such.
+            cfg.service(
+                web::resource("/datasets/{identifier}/")
+                    .wrap(from_fn(api::guard))
+                    .to(api::datasets::no_such_dataset),
+            );
+        }
+    };
+    (@head GET $handler:expr) => { Some(web::head().to($handler)) };
+    (@head $method:ident $handler:expr) => { None };
+}
+
+/// `/a/b/` and `/a/b`: the SDK writes some paths with a trailing slash and some without.
+fn both_slashes(path: &str) -> Vec<String> {
+    let bare = path.trim_end_matches('/');
+    vec![bare.to_string(), format!("{bare}/")]
+}
+
+/// The `Allow` header of a resource: its methods, `HEAD` with `GET`, and `OPTIONS`.
+fn allowed(methods: &[&str]) -> String {
+    let mut allow: Vec<&str> = methods.to_vec();
+    if methods.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    allow.push("OPTIONS");
+    allow.join(", ")
+}
+
+api_table! {
+    "/api_status/" => { GET api::users::api_status },
+    "/user" => { GET api::users::me },
+    "/user/datasets/" => { GET api::datasets::mine, POST api::datasets::create_mine },
+    "/user/organizations/{org}" => { DELETE api::orgs::leave },
+    "/users/{name}" => { GET api::users::account },
+    "/users/{name}/datasets/" => { GET api::datasets::of_account },
+    "/organizations/{org}/datasets/" => { POST api::datasets::create_in_org },
+    "/organizations/{org}/members/" => { GET api::orgs::members, POST api::orgs::add_member },
+    "/organizations/{org}/members/{user}" => { GET api::orgs::member, PATCH api::orgs::change_member, DELETE api::orgs::remove_member },
+    "/organizations/{org}/audit/" => { GET api::orgs::audit },
+    "/datasets/{owner}/{name}/" => { GET api::datasets::get, PATCH api::datasets::update, DELETE api::datasets::delete },
+    "/datasets/{owner}/{name}/clone/" => { POST api::datasets::clone },
+    "/datasets/{owner}/{name}/collaborators/" => { GET api::datasets::collaborators, POST api::datasets::add_collaborator },
+    "/datasets/{owner}/{name}/collaborators/{user}" => { GET api::datasets::collaborator, PATCH api::datasets::change_collaborator, DELETE api::datasets::remove_collaborator },
+}
+
 route_table! {
     "/" => { GET home::home },
     "/healthz" => { GET home::healthz },
     "/static/{name}" => { GET assets::serve },
+    "/api" => { GET crate::html::api_docs::reference },
+    "/api/openapi.json" => { GET api::doc::openapi_json },
     "/signup" => { GET accounts::signup_form, POST accounts::signup },
     "/login" => { GET accounts::login_form, POST accounts::login },
     "/logout" => { POST accounts::logout },
@@ -39,6 +117,8 @@ route_table! {
     "/settings/email/verify" => { POST settings::resend_verification },
     "/settings/organizations" => { GET orgs::my_orgs },
     "/settings/organizations/invitations/{id}" => { POST invitations::respond },
+    "/settings/api-keys" => { GET api_keys::list, POST api_keys::create },
+    "/settings/api-keys/{id}/revoke" => { POST api_keys::revoke },
     "/settings/organizations/{org}/leave" => { GET orgs::confirm_leave, POST orgs::leave },
     "/organizations/new" => { GET orgs::new_form },
     "/organizations" => { POST orgs::create },

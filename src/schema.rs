@@ -56,6 +56,7 @@ diesel::table! {
         is_public -> Bool,
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
+        cloned_from -> Nullable<Text>,
     }
 }
 
@@ -158,7 +159,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Integer,
+        user_id -> Integer,
+        name -> Text,
+        key_hash -> Text,
+        key_prefix -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> accounts (id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(organizations -> accounts (id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -185,4 +199,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     email_tokens,
     mail_limits,
+    api_keys,
 );

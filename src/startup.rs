@@ -54,7 +54,26 @@ pub fn open_database(settings: &Settings) -> Result<(Db, usize), StartError> {
     )
     .map_err(|e| StartError(format!("cannot open the database: {e}")))?;
     let ran = db.migrate().map_err(StartError)?;
+    check_reserved_names(&db)?;
     Ok((db, ran))
+}
+
+/// Refuses to start when an account holds a name that Colabel now reserves (the API took
+/// `user` and `api_status`): nothing is renamed behind the operator's back.
+fn check_reserved_names(db: &Db) -> Result<(), StartError> {
+    let mut conn = db
+        .get()
+        .map_err(|e| StartError(format!("cannot open the database: {e}")))?;
+    let taken = crate::models::accounts::holding_reserved_names(&mut conn)
+        .map_err(|e| StartError(format!("cannot check reserved names: {e}")))?;
+    if taken.is_empty() {
+        return Ok(());
+    }
+    Err(StartError(format!(
+        "the account(s) {} hold a name Colabel reserves for its own paths (reserved: {}); rename them in the database (accounts.username and accounts.username_key, and memberships.username_key) before starting this version",
+        taken.join(", "),
+        crate::domain::names::RESERVED_USERNAMES.join(", ")
+    )))
 }
 
 impl Application {
@@ -96,8 +115,10 @@ impl Application {
         let max_age = time::Duration::seconds(settings.session_max.as_secs() as i64);
         let secure = settings.secure_cookies;
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+            // Two surfaces: the JSON API (its resources carry their own middleware: key
+            // authentication in the handlers, JSON errors, no sessions, no CSRF), then the
+            // HTML pages in a scope of their own with sessions, CSRF and error pages.
+            let html = web::scope("")
                 .app_data(form_config())
                 .app_data(query_config())
                 .app_data(path_config())
@@ -123,7 +144,11 @@ impl Application {
                                 .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
                         )
                         .build(),
-                )
+                );
+            App::new()
+                .app_data(data.clone())
+                .configure(crate::routes::api_routes)
+                .service(html)
                 .wrap(security_headers())
                 .wrap(
                     Logger::new(r#"%a "%{request}xi" %s %b %Dms"#)

@@ -23,6 +23,19 @@
     if (message && !window.confirm(message)) e.preventDefault();
   });
 
+  // "Copy" buttons next to a value shown once (a new API key): hidden without JavaScript,
+  // where the value is selected by hand.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        button.textContent = "Copied";
+      });
+    });
+  });
+
   // The new-dataset popup: the same form as /datasets/new, in a <dialog>. Without
   // JavaScript (or if anything fails) the link simply opens the page.
   var dialog = document.getElementById("dataset-dialog");

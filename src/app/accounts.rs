@@ -151,14 +151,16 @@ pub fn update_profile(
     Ok(changed)
 }
 
-/// "Change password": the current one, and the new one.
+/// "Change password": the current one, the new one, and whether to revoke every API key.
 pub struct ChangePassword {
     pub current: String,
     pub new: String,
+    pub revoke_keys: bool,
 }
 
 /// Checks the current password, stores the new one and ends every session of the user
-/// (the caller's surface starts a new one for itself) and every password-reset link.
+/// (the caller's surface starts a new one for itself), revokes their API keys if asked, and
+/// ends every password-reset link.
 pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> Result<()> {
     let mut errors = FieldErrors::default();
     errors.check("new_password", check_new_password(&cmd.new));
@@ -171,6 +173,7 @@ pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> R
     }
     errors.into_result(())?;
     let hash = app.hasher.hash(cmd.new).await?;
+    let (p, revoke_keys) = (p.clone(), cmd.revoke_keys);
     app.run(move |c| {
         write_tx(c, |tx| {
             accounts::set_password(tx, uid, &hash)?;
@@ -182,6 +185,9 @@ pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> R
                 crate::domain::status::TokenPurpose::ResetPassword,
                 chrono::Utc::now().naive_utc(),
             )?;
+            if revoke_keys {
+                crate::app::api_keys::revoke_all(tx, &p)?;
+            }
             Ok(())
         })
     })
@@ -240,4 +246,52 @@ pub fn page(
             Ok(AccountPage::User(account, list))
         }
     }
+}
+
+/// The caller as the JSON API's `/user` shows them: their account, email and organizations.
+pub struct Me {
+    pub account: Account,
+    pub email: String,
+    pub orgs: Vec<orgs::MemberOf>,
+}
+
+pub fn me(conn: &mut DbConn, p: &Principal) -> Result<Me> {
+    let account = accounts::find_account(conn, &p.username)?.ok_or(DomainError::NotFound)?;
+    let email = accounts::profile(conn, p.user_id)?.email;
+    let orgs = orgs::orgs_of_user(conn, p.user_id)?;
+    Ok(Me {
+        account,
+        email,
+        orgs,
+    })
+}
+
+/// An account as the JSON API's `/users/{name}` shows it to the caller.
+pub enum AccountView {
+    User(Account),
+    /// An organization, to one of its members: who created it and every member.
+    Org {
+        account: Account,
+        created_by: Option<String>,
+        members: Vec<orgs::MemberOf>,
+    },
+}
+
+/// A person is visible to every caller; an organization only to its members, "not found"
+/// for everyone else (as its page, SPEC 4.8).
+pub fn account(conn: &mut DbConn, p: &Principal, name: &str) -> Result<AccountView> {
+    let account = accounts::find_account(conn, name)?.ok_or(DomainError::NotFound)?;
+    if !account.is_org() {
+        return Ok(AccountView::User(account));
+    }
+    let role = orgs::role_of(conn, account.id, p.user_id)?;
+    crate::app::authz::org(&account.username, role, OrgAction::View)
+        .map_err(|_| DomainError::NotFound)?;
+    let created_by = orgs::creator(conn, account.id)?;
+    let members = orgs::all_members(conn, account.id)?;
+    Ok(AccountView::Org {
+        account,
+        created_by,
+        members,
+    })
 }

@@ -9,16 +9,17 @@
 
 use crate::app::authz;
 use crate::app::error::{unique_means, Conflict, Denied, DomainError, FieldErrors, Joining};
+use crate::app::orgs::Paging;
 use crate::app::principal::Principal;
 use crate::db::{DbConn, WriteTx};
 use crate::domain::access::Access;
 use crate::domain::audit::Action;
-use crate::domain::kinds::TaskType;
+use crate::domain::kinds::{AccountKind, TaskType};
 use crate::domain::names::{check_dataset_name, MAX_DESCRIPTION};
 use crate::domain::roles::{DatasetAction, DatasetRole, OrgAction};
 use crate::models::audit::{self, Event};
 use crate::models::datasets::{
-    self, Collaborator, Dataset, DatasetSummary, NewDataset, OwnerChoice,
+    self, Collaborator, Dataset, DatasetDetail, DatasetSummary, Listing, NewDataset, OwnerChoice,
 };
 use crate::models::{accounts, orgs, Page};
 
@@ -75,6 +76,9 @@ fn record(
 /// the name, a description, the task type (`None` when not chosen) and the visibility.
 pub struct CreateDataset {
     pub owner: String,
+    /// The kind of account the owner must be (the API's `/organizations/{org}/datasets/`
+    /// creates only in organizations); `None`: either.
+    pub owner_kind: Option<AccountKind>,
     pub name: String,
     pub description: String,
     pub task_type: Option<TaskType>,
@@ -97,7 +101,12 @@ impl Created {
 /// The account `owner` as a dataset owner for the caller, its lock taken when it is an
 /// organization: their own account, or an organization whose role allows creating datasets.
 /// Someone else's account is "forbidden"; an organization they are not in, "not found".
-fn lock_owner(tx: &mut WriteTx<'_>, p: &Principal, owner: &str) -> Result<OwnerChoice> {
+fn lock_owner(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    owner: &str,
+    kind: Option<AccountKind>,
+) -> Result<OwnerChoice> {
     if let Some(org) = orgs::lock(tx, owner)? {
         let role = orgs::role_of(tx, org.id, p.user_id)?;
         authz::org(&org.username, role, OrgAction::CreateDataset)?;
@@ -107,7 +116,9 @@ fn lock_owner(tx: &mut WriteTx<'_>, p: &Principal, owner: &str) -> Result<OwnerC
             is_org: true,
         });
     }
-    let account = accounts::find_account(tx, owner)?.ok_or(DomainError::NotFound)?;
+    let account = accounts::find_account(tx, owner)?
+        .filter(|a| kind.is_none_or(|k| k == a.kind))
+        .ok_or(DomainError::NotFound)?;
     if account.id != p.user_id {
         return Err(DomainError::Forbidden(Denied::OthersAccount));
     }
@@ -123,6 +134,15 @@ fn lock_owner(tx: &mut WriteTx<'_>, p: &Principal, owner: &str) -> Result<OwnerC
 /// administrator (SPEC 4.3). The owner is checked before the fields, so an invalid form
 /// reveals nothing about an owner the caller may not use.
 pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateDataset) -> Result<Created> {
+    create_dataset(tx, p, cmd, None)
+}
+
+fn create_dataset(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: CreateDataset,
+    cloned_from: Option<&str>,
+) -> Result<Created> {
     let mut errors = FieldErrors::default();
     let name = cmd.name.trim().to_string();
     errors.check("name", check_dataset_name(&name));
@@ -135,7 +155,7 @@ pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateDataset) -> Result
         errors.add("owner", "Choose an owner.");
         return Err(DomainError::Invalid(errors));
     }
-    let owner = lock_owner(tx, p, owner)?;
+    let owner = lock_owner(tx, p, owner, cmd.owner_kind)?;
     let (Some(task_type), true) = (cmd.task_type, errors.is_empty()) else {
         return Err(DomainError::Invalid(errors));
     };
@@ -149,6 +169,7 @@ pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateDataset) -> Result
         task_type,
         is_public: cmd.is_public,
         created_by: p.user_id,
+        cloned_from,
     };
     datasets::insert(tx, &new, owner.is_org.then_some(owner.id))
         .map_err(unique_means(Conflict::DatasetNameTaken))?;
@@ -167,32 +188,37 @@ pub fn create(tx: &mut WriteTx<'_>, p: &Principal, cmd: CreateDataset) -> Result
     })
 }
 
-/// The dataset's settings.
+/// The dataset's settings; `None` keeps a value as it is (a partial update).
 pub struct UpdateDataset {
     pub owner: String,
     pub name: String,
-    pub description: String,
-    pub task_type: TaskType,
-    pub is_public: bool,
+    pub description: Option<String>,
+    pub task_type: Option<TaskType>,
+    pub is_public: Option<bool>,
 }
 
 /// Saves description, task type and visibility (dataset administrators); records what
-/// changed. Returns the dataset.
+/// changed. Returns the dataset as it is now.
 pub fn update_settings(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateDataset) -> Result<Dataset> {
     let mut errors = FieldErrors::default();
-    let description = errors.text("description", &cmd.description, MAX_DESCRIPTION);
-    let (ds, _) = lock_for(tx, p, &cmd.owner, &cmd.name, DatasetAction::ManageSettings)?;
+    let description = cmd
+        .description
+        .map(|d| errors.text("description", &d, MAX_DESCRIPTION));
+    let (mut ds, _) = lock_for(tx, p, &cmd.owner, &cmd.name, DatasetAction::ManageSettings)?;
     errors.into_result(())?;
+    let description = description.unwrap_or_else(|| ds.description.clone());
+    let task_type = cmd.task_type.unwrap_or(ds.task_type);
+    let is_public = cmd.is_public.unwrap_or(ds.is_public);
     let mut changed = Vec::new();
     if ds.description != description {
         changed.push("description".to_string());
     }
-    if ds.task_type != cmd.task_type {
-        changed.push(format!("task type to {}", cmd.task_type.label()));
+    if ds.task_type != task_type {
+        changed.push(format!("task type to {}", task_type.label()));
     }
-    if ds.is_public != cmd.is_public {
+    if ds.is_public != is_public {
         changed.push(
-            if cmd.is_public {
+            if is_public {
                 "made public"
             } else {
                 "made private"
@@ -201,7 +227,7 @@ pub fn update_settings(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateDataset) 
         );
     }
     if !changed.is_empty() {
-        datasets::update_settings(tx, ds.id, &description, cmd.task_type, cmd.is_public)?;
+        datasets::update_settings(tx, ds.id, &description, task_type, is_public)?;
         record(
             tx,
             ds.owner_id,
@@ -210,21 +236,23 @@ pub fn update_settings(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateDataset) 
             &ds.name,
             changed.join(", "),
         )?;
+        (ds.description, ds.task_type, ds.is_public) = (description, task_type, is_public);
     }
     Ok(ds)
 }
 
-/// "Delete this dataset", confirmed by typing its name.
+/// "Delete this dataset", confirmed by typing its name (`Some`), or by a surface whose
+/// request is itself the confirmation (`None`: the API's `DELETE`).
 pub struct DeleteDataset {
     pub owner: String,
     pub name: String,
-    pub confirm: String,
+    pub confirm: Option<String>,
 }
 
 /// Deletes the dataset and its collaborators (dataset administrators). Returns it.
 pub fn delete(tx: &mut WriteTx<'_>, p: &Principal, cmd: DeleteDataset) -> Result<Dataset> {
     let (ds, _) = lock_for(tx, p, &cmd.owner, &cmd.name, DatasetAction::ManageSettings)?;
-    if cmd.confirm.trim() != ds.name {
+    if cmd.confirm.is_some_and(|typed| typed.trim() != ds.name) {
         let mut errors = FieldErrors::default();
         errors.add("confirm", format!("Type {} to confirm.", ds.name));
         return Err(DomainError::Invalid(errors));
@@ -453,4 +481,153 @@ pub fn owners(conn: &mut DbConn, p: &Principal) -> Result<Vec<OwnerChoice>> {
 /// One page of the datasets the caller works on (the dashboard).
 pub fn dashboard(conn: &mut DbConn, p: &Principal, page: i64) -> Result<Page<DatasetSummary>> {
     Ok(datasets::list_for_dashboard(conn, p.user_id, page)?)
+}
+
+/// Which datasets a list of the JSON API holds.
+pub enum Whose {
+    /// The caller's: their own, their organizations' they administer, their collaborations.
+    Mine,
+    /// One account's, as its page lists them for the caller ("not found" for an
+    /// organization the caller is not a member of).
+    Of(String),
+}
+
+/// A page of full datasets with the caller's access, ordered by owner, then name.
+pub fn list(
+    conn: &mut DbConn,
+    p: &Principal,
+    whose: Whose,
+    paging: Paging,
+) -> Result<Vec<DatasetDetail>> {
+    let listing = match whose {
+        Whose::Mine => Listing::Mine,
+        Whose::Of(name) => {
+            let account = accounts::find_account(conn, &name)?.ok_or(DomainError::NotFound)?;
+            let sees_all = if account.is_org() {
+                let role = orgs::role_of(conn, account.id, p.user_id)?;
+                let role = authz::org(&account.username, role, OrgAction::View)
+                    .map_err(|_| DomainError::NotFound)?;
+                role.can(OrgAction::AdministerDatasets)
+            } else {
+                account.id == p.user_id
+            };
+            Listing::Owner {
+                owner_id: account.id,
+                sees_all,
+            }
+        }
+    };
+    Ok(datasets::list_full(
+        conn,
+        p.user_id,
+        listing,
+        paging.page,
+        paging.per_page,
+    )?)
+}
+
+/// The dataset with the caller's access and its number of collaborator entries (View).
+pub fn detail(conn: &mut DbConn, p: &Principal, owner: &str, name: &str) -> Result<DatasetDetail> {
+    let (ds, access) = find_in(conn, Some(p), owner, name, DatasetAction::View)?;
+    let collaborators = datasets::collaborator_count(conn, ds.id)?;
+    Ok(DatasetDetail {
+        ds,
+        access,
+        collaborators,
+    })
+}
+
+/// "Clone": a new dataset made from one the caller may view, in an account they may create
+/// datasets for (their own when `owner` is `None`); the description, task type and
+/// visibility are copied unless given, the collaborators are not (the new dataset gets the
+/// fan-out of its owner, as any new dataset).
+pub struct CloneDataset {
+    pub source_owner: String,
+    pub source_name: String,
+    /// `None`: `{name}-clone`.
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub task_type: Option<TaskType>,
+    pub is_public: Option<bool>,
+}
+
+pub fn clone(tx: &mut WriteTx<'_>, p: &Principal, cmd: CloneDataset) -> Result<Created> {
+    let (source, _) = find_in(
+        tx,
+        Some(p),
+        &cmd.source_owner,
+        &cmd.source_name,
+        DatasetAction::View,
+    )?;
+    let name = cmd.name.unwrap_or_else(|| format!("{}-clone", source.name));
+    let owner = cmd.owner.unwrap_or_else(|| p.username.clone());
+    let create = CreateDataset {
+        owner,
+        owner_kind: None,
+        name,
+        description: source.description.clone(),
+        task_type: Some(cmd.task_type.unwrap_or(source.task_type)),
+        is_public: cmd.is_public.unwrap_or(source.is_public),
+    };
+    let cloned_from = format!("{}/{}", source.owner_name, source.name);
+    create_dataset(tx, p, create, Some(&cloned_from))
+}
+
+/// A collaborator entry as the JSON API shows it.
+pub struct Entry {
+    pub username: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub role: DatasetRole,
+}
+
+/// One collaborator entry (managers and administrators): "not a collaborator" for a user
+/// without an entry (the owner and organization administrators have none).
+pub fn collaborator(
+    conn: &mut DbConn,
+    p: &Principal,
+    owner: &str,
+    name: &str,
+    user: &str,
+) -> Result<Entry> {
+    let (ds, _) = find_in(
+        conn,
+        Some(p),
+        owner,
+        name,
+        DatasetAction::ManageCollaborators,
+    )?;
+    let account = accounts::find_account(conn, user)?.ok_or(DomainError::NotCollaborator)?;
+    let (role, username) =
+        datasets::collaborator(conn, ds.id, account.id)?.ok_or(DomainError::NotCollaborator)?;
+    Ok(Entry {
+        username,
+        created_at: account.created_at,
+        role,
+    })
+}
+
+/// A page of a dataset's collaborator entries (managers and administrators).
+pub fn collaborator_list(
+    conn: &mut DbConn,
+    p: &Principal,
+    owner: &str,
+    name: &str,
+    paging: Paging,
+) -> Result<Vec<Entry>> {
+    let (ds, _) = find_in(
+        conn,
+        Some(p),
+        owner,
+        name,
+        DatasetAction::ManageCollaborators,
+    )?;
+    let rows = datasets::collaborator_entries(conn, ds.id, paging.page, paging.per_page)?;
+    Ok(rows
+        .into_iter()
+        .map(|(username, created_at, role)| Entry {
+            username,
+            created_at,
+            role,
+        })
+        .collect())
 }

@@ -9,6 +9,7 @@
 //! a connection and check the same permissions. Nothing here knows HTTP.
 
 pub mod accounts;
+pub mod api_keys;
 mod authz;
 pub mod datasets;
 pub mod email;

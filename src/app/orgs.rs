@@ -248,28 +248,41 @@ pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result
     })
 }
 
-/// A member's new organization role and default dataset role.
+/// A member's new organization role and default dataset role; `None` keeps one as it is
+/// (the inner `Option` of the default role is "None (do not add)").
 pub struct ChangeMember {
     pub org: String,
     pub member: String,
-    pub role: OrgRole,
-    pub default_role: Option<DatasetRole>,
+    pub role: Option<OrgRole>,
+    pub default_role: Option<Option<DatasetRole>>,
 }
 
 /// Changes a member's roles (administrators); the last administrator cannot be demoted.
-/// One audit event per role that changed. Returns the organization's name.
-pub fn change_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: ChangeMember) -> Result<String> {
+/// One audit event per role that changed. Returns the organization's name and the member
+/// as they are now.
+pub fn change_member(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: ChangeMember,
+) -> Result<(String, Membership)> {
     let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
     let target = orgs::member_by_name(tx, org.id, &cmd.member)?.ok_or(DomainError::NotFound)?;
-    if !cmd.role.is_admin() && is_last_admin(target.role, orgs::admin_count(tx, org.id)?) {
+    let role = cmd.role.unwrap_or(target.role);
+    let default_role = cmd.default_role.unwrap_or(target.default_role);
+    if !role.is_admin() && is_last_admin(target.role, orgs::admin_count(tx, org.id)?) {
         return Err(DomainError::LastAdmin { org: org.username });
     }
-    if target.role == cmd.role && target.default_role == cmd.default_role {
-        return Ok(org.username);
+    let now = Membership {
+        role,
+        default_role,
+        ..target.clone()
+    };
+    if target.role == role && target.default_role == default_role {
+        return Ok((org.username, now));
     }
-    orgs::set_member_roles(tx, org.id, target.user_id, cmd.role, cmd.default_role)?;
-    if target.role != cmd.role {
-        let details = format!("from {} to {}", target.role.label(), cmd.role.label());
+    orgs::set_member_roles(tx, org.id, target.user_id, role, default_role)?;
+    if target.role != role {
+        let details = format!("from {} to {}", target.role.label(), role.label());
         record(
             tx,
             org.id,
@@ -279,16 +292,16 @@ pub fn change_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: ChangeMember) -> 
             details,
         )?;
     }
-    if target.default_role != cmd.default_role {
+    if target.default_role != default_role {
         let details = format!(
             "from {} to {}",
             default_role_label(target.default_role),
-            default_role_label(cmd.default_role)
+            default_role_label(default_role)
         );
         let action = Action::MemberDefaultRoleChanged;
         record(tx, org.id, p, action, Some(&target.username), details)?;
     }
-    Ok(org.username)
+    Ok((org.username, now))
 }
 
 /// A membership that ended.
@@ -376,6 +389,23 @@ pub fn find(
     Ok((org, role))
 }
 
+/// Which page of a list, and how many to a page.
+#[derive(Clone, Copy, Debug)]
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Paging {
+    /// A page of the HTML lists (50 rows).
+    pub fn html(page: i64) -> Self {
+        Paging {
+            page,
+            per_page: crate::models::PAGE_SIZE,
+        }
+    }
+}
+
 /// A page of members, optionally those whose name starts with `prefix`, for the Members tab
 /// (`View`) or the Members subtab (`Manage`).
 pub fn members(
@@ -384,11 +414,17 @@ pub fn members(
     name: &str,
     action: OrgAction,
     prefix: &str,
-    page: i64,
+    paging: Paging,
 ) -> Result<(Org, OrgRole, Page<Member>)> {
     let (org, role) = find(conn, p, name, action)?;
-    let members = orgs::members(conn, &org, prefix, page)?;
+    let members = orgs::members(conn, &org, prefix, paging.page, paging.per_page)?;
     Ok((org, role, members))
+}
+
+/// One member, as the members pages show them (members of the organization may see it).
+pub fn member(conn: &mut DbConn, p: &Principal, name: &str, member: &str) -> Result<Member> {
+    let (org, _) = find(conn, p, name, OrgAction::View)?;
+    orgs::member(conn, org.id, member)?.ok_or(DomainError::NotMember { org: org.username })
 }
 
 /// A page of the audit log (administrators).
@@ -396,10 +432,10 @@ pub fn audit_log(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
-    page: i64,
+    paging: Paging,
 ) -> Result<(Org, OrgRole, Page<AuditRow>)> {
     let (org, role) = find(conn, p, name, OrgAction::Manage)?;
-    let events = audit::list(conn, org.id, page)?;
+    let events = audit::list(conn, org.id, paging.page, paging.per_page)?;
     Ok((org, role, events))
 }
 

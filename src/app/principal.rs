@@ -17,6 +17,8 @@ pub struct Principal {
 pub enum Via {
     /// A session cookie of the HTML surface.
     Session,
+    /// A personal API key (its id), on the JSON API.
+    ApiKey(i32),
 }
 
 impl Principal {

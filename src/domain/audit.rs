@@ -21,6 +21,9 @@ text_enum! {
         InvitationAccepted = "invitation.accepted",
         InvitationDeclined = "invitation.declined",
         InvitationExpired = "invitation.expired",
+        ApiKeyCreated = "api_key.created",
+        ApiKeyFirstUsed = "api_key.first_used",
+        ApiKeyRevoked = "api_key.revoked",
     }
 }
 
@@ -52,6 +55,9 @@ impl Action {
             Action::InvitationAccepted => "accepted an invitation and joined",
             Action::InvitationDeclined => "declined an invitation",
             Action::InvitationExpired => "expired the invitation of",
+            Action::ApiKeyCreated => "created the API key",
+            Action::ApiKeyFirstUsed => "used for the first time the API key",
+            Action::ApiKeyRevoked => "revoked the API key",
         }
     }
 }

@@ -7,6 +7,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "account",
     "admin",
     "api",
+    "api_status",
     "assets",
     "audit",
     "dashboard",
@@ -28,6 +29,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "settings",
     "signup",
     "static",
+    "user",
     "users",
 ];
 

@@ -148,6 +148,7 @@ pub async fn create(
     let task_type = parse_task_type(&f.task_type)?;
     let cmd = CreateDataset {
         owner: f.owner.clone(),
+        owner_kind: None,
         name: f.name.clone(),
         description: f.description.clone(),
         task_type,
@@ -540,9 +541,9 @@ pub async fn update_settings(
                     let cmd = UpdateDataset {
                         owner: owner.clone(),
                         name: name.clone(),
-                        description,
-                        task_type,
-                        is_public,
+                        description: Some(description),
+                        task_type: Some(task_type),
+                        is_public: Some(is_public),
                     };
                     uc::update_settings(tx, &p, cmd).map(|ds| format!("{}/settings", ds.path()))
                 }
@@ -550,7 +551,7 @@ pub async fn update_settings(
                     let cmd = DeleteDataset {
                         owner: owner.clone(),
                         name: name.clone(),
-                        confirm,
+                        confirm: Some(confirm),
                     };
                     uc::delete(tx, &p, cmd).map(|ds| format!("/{}", ds.owner_name))
                 }

@@ -7,6 +7,8 @@
 //! CSRF, the error pages, and the embedded static assets.
 
 pub mod accounts;
+pub mod api_docs;
+pub mod api_keys;
 pub mod assets;
 pub mod csrf;
 pub mod datasets;

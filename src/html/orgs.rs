@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::orgs::{
-    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, RemoveMember,
+    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, Paging, RemoveMember,
     SetMemberPolicy, UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
@@ -138,7 +138,7 @@ async fn members_data(
     let (p, page, q) = (user.clone(), query.page(), query.search());
     Ok(state
         .run(move |c| {
-            let (org, role, members) = uc::members(c, &p, &name, action, &q, page)?;
+            let (org, role, members) = uc::members(c, &p, &name, action, &q, Paging::html(page))?;
             Ok((org, role, members, uc::menu(c, &p)?))
         })
         .await?)
@@ -404,7 +404,7 @@ fn manage_data(
     q: &str,
     page: i64,
 ) -> Result<ManageData, DomainError> {
-    let (org, role, members) = uc::members(c, p, name, OrgAction::Manage, q, page)?;
+    let (org, role, members) = uc::members(c, p, name, OrgAction::Manage, q, Paging::html(page))?;
     let invitations = crate::app::invitations::pending(c, &org)?;
     Ok((org, role, members, invitations, uc::menu(c, p)?))
 }
@@ -695,14 +695,14 @@ pub async fn update_member(
     let cmd = ChangeMember {
         org,
         member,
-        role,
-        default_role,
+        role: Some(role),
+        default_role: Some(default_role),
     };
     let result = state
         .run(move |c| Ok(write_tx(c, |tx| uc::change_member(tx, &p, cmd))))
         .await?;
     let org = match result {
-        Ok(org) => {
+        Ok((org, _)) => {
             flash_success(&session, "The member was updated.");
             org
         }
@@ -812,7 +812,12 @@ pub async fn audit_log(
 ) -> Result<HttpResponse, HtmlError> {
     let (p, page) = (user.clone(), query.page());
     let ((org, role, events), nav) = state
-        .run(move |c| Ok((uc::audit_log(c, &p, &path, page)?, uc::menu(c, &p)?)))
+        .run(move |c| {
+            Ok((
+                uc::audit_log(c, &p, &path, Paging::html(page))?,
+                uc::menu(c, &p)?,
+            ))
+        })
         .await?;
     ok(&AuditPage {
         ctx: Layout::new(

@@ -59,6 +59,9 @@ pub struct SettingsForm {
     current_password: String,
     #[serde(default)]
     new_password: String,
+    /// The checkbox "Also revoke all my API keys".
+    #[serde(default)]
+    revoke_keys: Option<String>,
 }
 
 pub async fn update(
@@ -95,9 +98,11 @@ pub async fn update(
             }
         }
         "password" => {
+            let revoke = form.revoke_keys.is_some();
             let cmd = ChangePassword {
                 current: form.current_password,
                 new: form.new_password,
+                revoke_keys: form.revoke_keys.is_some(),
             };
             match uc::change_password(&state, &p, cmd).await {
                 Ok(()) => {
@@ -106,7 +111,11 @@ pub async fn update(
                     session.renew();
                     flash_success(
                         &session,
-                        "Your password was changed. Other sessions were signed out.",
+                        if revoke {
+                            "Your password was changed. Other sessions were signed out and your API keys revoked."
+                        } else {
+                            "Your password was changed. Other sessions were signed out."
+                        },
                     );
                     return Ok(redirect("/settings"));
                 }

@@ -32,11 +32,24 @@ impl Account {
 
 /// Finds an account by name, ignoring case.
 pub fn find_account(conn: &mut DbConn, name: &str) -> QueryResult<Option<Account>> {
+    if !crate::models::plausible_name(name) {
+        return Ok(None);
+    }
     accounts::table
         .filter(accounts::username_key.eq(name_key(name)))
         .select(Account::as_select())
         .first(conn)
         .optional()
+}
+
+/// The accounts whose names are reserved words (possible only for accounts made before a
+/// word was reserved).
+pub fn holding_reserved_names(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let reserved: Vec<&str> = crate::domain::names::RESERVED_USERNAMES.to_vec();
+    accounts::table
+        .filter(accounts::username_key.eq_any(reserved))
+        .select(accounts::username)
+        .load(conn)
 }
 
 /// Whether a name is taken by a user or an organization, in any case.

@@ -55,9 +55,13 @@ impl AuditRow {
     }
 }
 
-/// Newest first, one page (two statements).
-pub fn list(conn: &mut DbConn, account_id: i32, page: i64) -> QueryResult<Page<AuditRow>> {
-    let per_page = crate::models::PAGE_SIZE;
+/// Newest first, one page of `per_page` (two statements).
+pub fn list(
+    conn: &mut DbConn,
+    account_id: i32,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<Page<AuditRow>> {
     let total = audit_events::table
         .filter(audit_events::account_id.eq(account_id))
         .count()
@@ -101,4 +105,27 @@ pub fn count_since(
         .filter(audit_events::created_at.gt(since))
         .count()
         .get_result(conn)
+}
+
+/// The account's latest `limit` events of the given kinds, newest first (one statement).
+pub fn recent_of(
+    conn: &mut DbConn,
+    account_id: i32,
+    actions: Vec<Action>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account_id))
+        .filter(crate::models::one_of(audit_events::action, actions))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select((
+            audit_events::id,
+            audit_events::actor_name,
+            audit_events::action,
+            audit_events::subject_name,
+            audit_events::details,
+            audit_events::created_at,
+        ))
+        .load(conn)
 }

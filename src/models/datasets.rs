@@ -10,7 +10,7 @@ use crate::domain::access::Access;
 use crate::domain::kinds::{AccountKind, TaskType};
 use crate::domain::names::name_key;
 use crate::domain::roles::{DatasetRole, OrgAction, OrgRole};
-use crate::models::{one_of, Page, PAGE_SIZE};
+use crate::models::{one_of, plausible_name, Page, PAGE_SIZE};
 use crate::schema::{accounts as acc, collaborators, datasets, memberships};
 
 /// A dataset with what its pages show.
@@ -24,8 +24,12 @@ pub struct Dataset {
     pub description: String,
     pub task_type: TaskType,
     pub is_public: bool,
+    /// Who created it (`None` in lists, which do not read it, and once that user is gone).
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
+    pub owner_created_at: NaiveDateTime,
+    /// The full name of the dataset it was cloned from.
+    pub cloned_from: Option<String>,
 }
 
 impl Dataset {
@@ -55,6 +59,8 @@ type DatasetTuple = (
     bool,
     Option<String>,
     NaiveDateTime,
+    NaiveDateTime,
+    Option<String>,
 );
 
 fn from_tuple(t: DatasetTuple) -> Dataset {
@@ -69,6 +75,8 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         is_public,
         created_by,
         created_at,
+        owner_created_at,
+        cloned_from,
     ) = t;
     Dataset {
         id,
@@ -81,13 +89,15 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         is_public,
         created_by,
         created_at,
+        owner_created_at,
+        cloned_from,
     }
 }
 
 /// Locks the dataset `owner/name` (its row) until the transaction ends: every change to a
 /// dataset or its collaborators takes this lock, after the owning organization's.
 pub fn lock(tx: &mut WriteTx<'_>, owner: &str, name: &str) -> QueryResult<()> {
-    if crate::db::is_sqlite(tx) {
+    if crate::db::is_sqlite(tx) || !plausible_name(owner) || !plausible_name(name) {
         return Ok(());
     }
     crate::first_locked!(
@@ -110,6 +120,9 @@ pub fn find_with_access(
     name: &str,
     viewer: Option<i32>,
 ) -> QueryResult<Option<(Dataset, Access)>> {
+    if !plausible_name(owner) || !plausible_name(name) {
+        return Ok(None);
+    }
     let creator = diesel::alias!(crate::schema::accounts as creator);
     let uid = viewer.unwrap_or(-1);
     let row = datasets::table
@@ -139,6 +152,8 @@ pub fn find_with_access(
                 datasets::is_public,
                 creator.field(acc::username).nullable(),
                 datasets::created_at,
+                acc::created_at,
+                datasets::cloned_from,
             ),
             memberships::role.nullable(),
             collaborators::role.nullable(),
@@ -232,23 +247,45 @@ pub fn list_for_owner(
 }
 
 /// The dashboard's two statements: the number of datasets a user works on (their own, those
-/// of organizations they administer, those they collaborate on) and one page of them.
+/// of organizations they administer, those they collaborate on) and one page of them; and the
+/// JSON API's lists, which are full rows with the viewer's access.
 ///
 /// The ids are a `UNION` of three index look-ups, which both planners turn into a semi-join
 /// (an `OR` of `IN`s made PostgreSQL scan every dataset). Written as SQL text, but not with
 /// `sql_query`, which diesel never keeps as a prepared statement: PostgreSQL planned the
-/// `UNION` on every view (1.3 ms) and SQLite parsed it. This fragment has fixed text, so
-/// diesel's statement cache keeps it per connection.
+/// `UNION` on every view (1.3 ms) and SQLite parsed it. This fragment has fixed text for
+/// each shape, so diesel's statement cache keeps it per connection.
 #[derive(Clone)]
-struct MyDatasets {
+struct DatasetQuery {
     user_id: i32,
     /// The organization roles that administer every dataset of the organization.
     admin_roles: Vec<OrgRole>,
-    /// `None` counts; `Some((limit, offset))` selects a page.
-    page: Option<(i64, i64)>,
+    scope: Listing,
+    shape: Shape,
 }
 
-impl MyDatasets {
+/// Which datasets a list holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Listing {
+    /// Those the viewer works on: their own, their organizations' that they administer,
+    /// those they collaborate on (the dashboard).
+    Mine,
+    /// One account's that the viewer may see: all of them when `sees_all` (the owner, an
+    /// administrator of the owning organization), else the public ones and those the viewer
+    /// collaborates on.
+    Owner { owner_id: i32, sees_all: bool },
+}
+
+#[derive(Clone, Copy)]
+enum Shape {
+    Count,
+    /// `(limit, offset)`: what list pages show.
+    Summary(i64, i64),
+    /// `(limit, offset)`: every column, the viewer's roles and the number of collaborators.
+    Full(i64, i64),
+}
+
+impl DatasetQuery {
     fn walk_ids<'b, DB>(
         &'b self,
         out: &mut diesel::query_builder::AstPass<'_, 'b, DB>,
@@ -279,17 +316,17 @@ impl MyDatasets {
     }
 }
 
-impl diesel::query_builder::QueryId for MyDatasets {
+impl diesel::query_builder::QueryId for DatasetQuery {
     type QueryId = ();
-    // Keyed by its SQL text (the count and the page differ), not by type.
+    // Keyed by its SQL text (the shapes differ), not by type.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl diesel::query_builder::Query for MyDatasets {
+impl diesel::query_builder::Query for DatasetQuery {
     type SqlType = diesel::sql_types::Untyped;
 }
 
-impl<DB> diesel::query_builder::QueryFragment<DB> for MyDatasets
+impl<DB> diesel::query_builder::QueryFragment<DB> for DatasetQuery
 where
     DB: diesel::backend::Backend
         + diesel::sql_types::HasSqlType<Integer>
@@ -303,30 +340,62 @@ where
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
-        match &self.page {
-            None => {
+        let (limit, offset) = match &self.shape {
+            Shape::Count => {
                 out.push_sql("SELECT COUNT(*) AS total FROM (");
                 self.walk_ids(&mut out)?;
                 out.push_sql(") mine");
+                return Ok(());
             }
-            Some((limit, offset)) => {
+            Shape::Summary(limit, offset) => {
                 out.push_sql(
                     "SELECT a.username AS owner_name, d.name, d.description, d.task_type, \
                      d.is_public \
                      FROM datasets d JOIN accounts a ON a.id = d.owner_id WHERE d.id IN (",
                 );
                 self.walk_ids(&mut out)?;
-                out.push_sql(") ORDER BY a.username_key, d.name_key LIMIT ");
-                out.push_bind_param::<BigInt, _>(limit)?;
-                out.push_sql(" OFFSET ");
-                out.push_bind_param::<BigInt, _>(offset)?;
+                out.push_sql(")");
+                (limit, offset)
             }
-        }
+            Shape::Full(limit, offset) => {
+                out.push_sql(
+                    "SELECT d.id, d.owner_id, a.username AS owner_name, a.kind AS owner_kind, \
+                     a.created_at AS owner_created_at, d.name, d.description, d.task_type, \
+                     d.is_public, d.created_at, d.cloned_from, m.role AS org_role, \
+                     c.role AS collaborator_role, \
+                     (SELECT COUNT(*) FROM collaborators cc WHERE cc.dataset_id = d.id) AS collaborators \
+                     FROM datasets d JOIN accounts a ON a.id = d.owner_id \
+                     LEFT JOIN memberships m ON m.org_id = d.owner_id AND m.user_id = ",
+                );
+                out.push_bind_param::<Integer, _>(&self.user_id)?;
+                out.push_sql(" LEFT JOIN collaborators c ON c.dataset_id = d.id AND c.user_id = ");
+                out.push_bind_param::<Integer, _>(&self.user_id)?;
+                match &self.scope {
+                    Listing::Mine => {
+                        out.push_sql(" WHERE d.id IN (");
+                        self.walk_ids(&mut out)?;
+                        out.push_sql(")");
+                    }
+                    Listing::Owner { owner_id, sees_all } => {
+                        out.push_sql(" WHERE d.owner_id = ");
+                        out.push_bind_param::<Integer, _>(owner_id)?;
+                        if !sees_all {
+                            out.push_sql(" AND (d.is_public OR c.id IS NOT NULL)");
+                        }
+                    }
+                }
+                (limit, offset)
+            }
+        };
+        out.push_sql(" ORDER BY a.username_key, d.name_key LIMIT ");
+        out.push_bind_param::<BigInt, _>(limit)?;
+        out.push_sql(" OFFSET ");
+        out.push_bind_param::<BigInt, _>(offset)?;
         Ok(())
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for MyDatasets {}
+impl<Conn> RunQueryDsl<Conn> for DatasetQuery {}
 
 #[derive(QueryableByName)]
 struct Total {
@@ -336,16 +405,57 @@ struct Total {
 
 #[derive(QueryableByName)]
 struct SummaryRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     owner_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     description: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     task_type: TaskType,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     is_public: bool,
+}
+
+#[derive(QueryableByName)]
+struct FullRow {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Integer)]
+    owner_id: i32,
+    #[diesel(sql_type = Text)]
+    owner_name: String,
+    #[diesel(sql_type = Text)]
+    owner_kind: AccountKind,
+    #[diesel(sql_type = Timestamp)]
+    owner_created_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    description: String,
+    #[diesel(sql_type = Text)]
+    task_type: TaskType,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_public: bool,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    cloned_from: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    org_role: Option<OrgRole>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    collaborator_role: Option<DatasetRole>,
+    #[diesel(sql_type = BigInt)]
+    collaborators: i64,
+}
+
+fn query(user_id: i32, scope: Listing, shape: Shape) -> DatasetQuery {
+    DatasetQuery {
+        user_id,
+        admin_roles: OrgRole::allowed_to(OrgAction::AdministerDatasets),
+        scope,
+        shape,
+    }
 }
 
 /// One page of the datasets a user works on (two cached statements).
@@ -354,20 +464,11 @@ pub fn list_for_dashboard(
     user_id: i32,
     page: i64,
 ) -> QueryResult<Page<DatasetSummary>> {
-    let admin_roles = OrgRole::allowed_to(OrgAction::AdministerDatasets);
-    let total = MyDatasets {
-        user_id,
-        admin_roles: admin_roles.clone(),
-        page: None,
-    }
-    .get_result::<Total>(conn)?
-    .total;
-    let rows: Vec<SummaryRow> = MyDatasets {
-        user_id,
-        admin_roles,
-        page: Some((PAGE_SIZE, Page::<()>::offset(page, PAGE_SIZE))),
-    }
-    .load(conn)?;
+    let total = query(user_id, Listing::Mine, Shape::Count)
+        .get_result::<Total>(conn)?
+        .total;
+    let shape = Shape::Summary(PAGE_SIZE, Page::<()>::offset(page, PAGE_SIZE));
+    let rows: Vec<SummaryRow> = query(user_id, Listing::Mine, shape).load(conn)?;
     let items = rows
         .into_iter()
         .map(|r| DatasetSummary {
@@ -384,6 +485,65 @@ pub fn list_for_dashboard(
         total,
         per_page: PAGE_SIZE,
     })
+}
+
+/// A dataset with the viewer's access to it and its number of collaborator entries.
+#[derive(Clone, Debug)]
+pub struct DatasetDetail {
+    pub ds: Dataset,
+    pub access: Access,
+    pub collaborators: i64,
+}
+
+/// One page of full rows (one cached statement), ordered by owner, then name. `viewer`
+/// is the user (lists of the API need one).
+pub fn list_full(
+    conn: &mut DbConn,
+    viewer: i32,
+    listing: Listing,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<Vec<DatasetDetail>> {
+    let shape = Shape::Full(per_page, Page::<()>::offset(page, per_page));
+    let rows: Vec<FullRow> = query(viewer, listing, shape).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let access = Access::effective(
+                r.owner_id,
+                Some(viewer),
+                r.org_role,
+                r.collaborator_role,
+                r.is_public,
+            )?;
+            Some(DatasetDetail {
+                ds: Dataset {
+                    id: r.id,
+                    owner_id: r.owner_id,
+                    owner_name: r.owner_name,
+                    owner_is_org: r.owner_kind == AccountKind::Org,
+                    name: r.name,
+                    description: r.description,
+                    task_type: r.task_type,
+                    is_public: r.is_public,
+                    created_by: None,
+                    created_at: r.created_at,
+                    owner_created_at: r.owner_created_at,
+                    cloned_from: r.cloned_from,
+                },
+                access,
+                collaborators: r.collaborators,
+            })
+        })
+        .collect())
+}
+
+/// How many collaborator entries a dataset has.
+pub fn collaborator_count(conn: &mut DbConn, dataset_id: i32) -> QueryResult<i64> {
+    collaborators::table
+        .filter(collaborators::dataset_id.eq(dataset_id))
+        .count()
+        .get_result(conn)
 }
 
 /// An account a user may create datasets for: their own, or an organization they administer.
@@ -441,6 +601,8 @@ pub struct NewDataset<'a> {
     pub task_type: TaskType,
     pub is_public: bool,
     pub created_by: i32,
+    /// The full name of the dataset this one is a clone of.
+    pub cloned_from: Option<&'a str>,
 }
 
 /// Inserts a dataset, and its collaborators in the same statements whatever the number of
@@ -463,6 +625,7 @@ pub fn insert(
             datasets::is_public.eq(new.is_public),
             datasets::created_by.eq(new.created_by),
             datasets::created_at.eq(now),
+            datasets::cloned_from.eq(new.cloned_from),
         ))
         .returning(datasets::id)
         .get_result(conn)?;
@@ -540,6 +703,23 @@ pub fn collaborators(
         total,
         per_page: PAGE_SIZE,
     })
+}
+
+/// One page of a dataset's collaborator entries by name: (username, account created, role).
+pub fn collaborator_entries(
+    conn: &mut DbConn,
+    dataset_id: i32,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<Vec<(String, NaiveDateTime, DatasetRole)>> {
+    collaborators::table
+        .inner_join(acc::table.on(acc::id.eq(collaborators::user_id)))
+        .filter(collaborators::dataset_id.eq(dataset_id))
+        .order(acc::username_key)
+        .limit(per_page)
+        .offset(Page::<()>::offset(page, per_page))
+        .select((acc::username, acc::created_at, collaborators::role))
+        .load(conn)
 }
 
 /// Who is an administrator of the dataset without being listed: the owning user, or the

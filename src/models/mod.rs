@@ -1,6 +1,7 @@
 //! Persistence: plain functions over `&mut DbConn`, so that several compose in one transaction.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod datasets;
 pub mod email_tokens;
@@ -9,6 +10,13 @@ pub mod jobs;
 pub mod mail_limits;
 pub mod orgs;
 pub mod sessions;
+
+/// Whether `name` could be an account's or a dataset's name at all. Look-ups by a name that
+/// cannot be one answer "none" without asking the database (which, for PostgreSQL, refuses
+/// text with a NUL byte, and should not plan queries for 1 MB of garbage).
+pub fn plausible_name(name: &str) -> bool {
+    crate::domain::names::check_name_shape(name).is_ok()
+}
 
 /// Rows on one page of a list.
 pub const PAGE_SIZE: i64 = 50;

@@ -9,7 +9,7 @@ use crate::domain::kinds::AccountKind;
 use crate::domain::names::name_key;
 use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole};
 use crate::models::accounts;
-use crate::models::{prefix_upper_bound, Page, PAGE_SIZE};
+use crate::models::{prefix_upper_bound, Page};
 use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations, users};
 
 /// An organization as its pages show it.
@@ -89,6 +89,9 @@ macro_rules! org_by_name {
 /// The organization named `name`, its row locked until the transaction ends: every change to
 /// an organization, its memberships or its datasets takes this lock first.
 pub fn lock(tx: &mut WriteTx<'_>, name: &str) -> QueryResult<Option<Org>> {
+    if !crate::models::plausible_name(name) {
+        return Ok(None);
+    }
     Ok(crate::first_locked!(tx, OrgTuple, org_by_name!(name))?.map(org_from))
 }
 
@@ -117,6 +120,9 @@ pub fn find_with_role(
     name: &str,
     user_id: i32,
 ) -> QueryResult<Option<(Org, Option<OrgRole>)>> {
+    if !crate::models::plausible_name(name) {
+        return Ok(None);
+    }
     let row = acc::table
         .inner_join(organizations::table.on(organizations::id.eq(acc::id)))
         .left_join(
@@ -291,17 +297,23 @@ impl Member {
 /// user id, username, display name, organization role, default dataset role.
 type MemberRow = (i32, String, String, OrgRole, Option<DatasetRole>);
 
-/// One page of members ordered by name, optionally those whose name starts with `prefix`;
-/// served by the `(org_id, username_key)` index. One statement (two with a prefix: the
-/// total of an unfiltered list is the organization's `member_count`).
-pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryResult<Page<Member>> {
+/// One page of `per_page` members ordered by name, optionally those whose name starts with
+/// `prefix`; served by the `(org_id, username_key)` index. One statement (two with a prefix:
+/// the total of an unfiltered list is the organization's `member_count`).
+pub fn members(
+    conn: &mut DbConn,
+    org: &Org,
+    prefix: &str,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<Page<Member>> {
     let org_id = org.id;
     let prefix = name_key(prefix.trim());
     // A deferred join: the page's ids come from the covering index alone, so a deep page
     // skips index entries, not joined rows. One statement with fixed text, so it stays
     // prepared (an `IN` list of ids would be a new statement on every view); the subquery
     // cannot be boxed, hence a macro for its two shapes.
-    let offset = Page::<Member>::offset(page, PAGE_SIZE);
+    let offset = Page::<Member>::offset(page, per_page);
     let paged = diesel::alias!(memberships as paged);
     macro_rules! page_rows {
         ($members:expr) => {
@@ -311,7 +323,7 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
                     memberships::id.eq_any(
                         $members
                             .order(paged.field(memberships::username_key))
-                            .limit(PAGE_SIZE)
+                            .limit(per_page)
                             .offset(offset)
                             .select(paged.field(memberships::id)),
                     ),
@@ -352,8 +364,101 @@ pub fn members(conn: &mut DbConn, org: &Org, prefix: &str, page: i64) -> QueryRe
         items,
         page,
         total,
-        per_page: PAGE_SIZE,
+        per_page,
     })
+}
+
+/// The member of the organization named `username` as the member pages show them.
+pub fn member(conn: &mut DbConn, org_id: i32, username: &str) -> QueryResult<Option<Member>> {
+    if !crate::models::plausible_name(username) {
+        return Ok(None);
+    }
+    let row: Option<MemberRow> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::username_key.eq(name_key(username)))
+        .select((
+            memberships::user_id,
+            acc::username,
+            acc::display_name,
+            memberships::role,
+            memberships::default_dataset_role,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(user_id, username, display_name, role, default_role)| Member {
+            user_id,
+            username,
+            display_name,
+            role,
+            default_role,
+        },
+    ))
+}
+
+/// A member or an organization of a user, as the JSON API lists them: the account's name
+/// and creation time, and the membership's roles.
+#[derive(Clone, Debug)]
+pub struct MemberOf {
+    pub username: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
+}
+
+type MemberOfRow = (String, chrono::NaiveDateTime, OrgRole, Option<DatasetRole>);
+
+fn member_of((username, created_at, role, default_role): MemberOfRow) -> MemberOf {
+    MemberOf {
+        username,
+        created_at,
+        role,
+        default_role,
+    }
+}
+
+/// Every member of the organization, by name (one statement; the JSON API's `/users/{org}`
+/// lists them all, as the SDK expects).
+pub fn all_members(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<MemberOf>> {
+    let rows: Vec<MemberOfRow> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+        .filter(memberships::org_id.eq(org_id))
+        .order(memberships::username_key)
+        .select((
+            acc::username,
+            acc::created_at,
+            memberships::role,
+            memberships::default_dataset_role,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(member_of).collect())
+}
+
+/// Every organization of the user with the user's roles in it, by name (one statement).
+pub fn orgs_of_user(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<MemberOf>> {
+    let rows: Vec<MemberOfRow> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::org_id)))
+        .filter(memberships::user_id.eq(user_id))
+        .order(acc::username_key)
+        .select((
+            acc::username,
+            acc::created_at,
+            memberships::role,
+            memberships::default_dataset_role,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(member_of).collect())
+}
+
+/// The name of the user who created the organization, while that account exists.
+pub fn creator(conn: &mut DbConn, org_id: i32) -> QueryResult<Option<String>> {
+    organizations::table
+        .inner_join(acc::table.on(organizations::created_by.eq(acc::id.nullable())))
+        .filter(organizations::id.eq(org_id))
+        .select(acc::username)
+        .first(conn)
+        .optional()
 }
 
 /// A member's id, canonical name and roles.
@@ -371,6 +476,9 @@ pub fn member_by_name(
     org_id: i32,
     username: &str,
 ) -> QueryResult<Option<Membership>> {
+    if !crate::models::plausible_name(username) {
+        return Ok(None);
+    }
     memberships::table
         .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
         .filter(memberships::org_id.eq(org_id))

@@ -583,3 +583,163 @@ pub fn flash_of(html: &str) -> String {
     let end = rest.find("</div>").unwrap_or(rest.len());
     rest[start..end].to_string()
 }
+
+/// The Python interpreter of the test tools (`tests/requirements.txt`, installed by `.ci/run`
+/// into a virtual environment), or `None` (with a note) when a local run has none. Under
+/// `CI=true` a missing `TEST_PYTHON` fails the test.
+#[allow(dead_code)]
+pub fn test_python() -> Option<String> {
+    match std::env::var("TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but TEST_PYTHON is not set: the Python test tools cannot be skipped in CI");
+            }
+            eprintln!(
+                "note: TEST_PYTHON is not set (see tests/requirements.txt); this test was skipped"
+            );
+            None
+        }
+    }
+}
+
+/// A JSON API client with (or without) an API key, as the SDK sends requests.
+#[allow(dead_code)]
+pub struct Api {
+    pub base: String,
+    pub client: Client,
+    pub key: Option<String>,
+}
+
+/// What an API request answered.
+#[allow(dead_code)]
+pub struct ApiAnswer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+#[allow(dead_code)]
+impl ApiAnswer {
+    /// The body as JSON (panics when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.text))
+    }
+
+    /// `detail` of an error body.
+    pub fn detail(&self) -> String {
+        self.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+#[allow(dead_code)]
+impl Api {
+    pub fn new(base: &str, key: Option<&str>) -> Self {
+        Api {
+            base: base.to_string(),
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .unwrap(),
+            key: key.map(str::to_string),
+        }
+    }
+
+    /// Sends `method path` with the key, and `body` as JSON when given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> ApiAnswer {
+        let mut req = self.client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{}", self.base, path),
+        );
+        if let Some(k) = &self.key {
+            req = req.header("Authorization", format!("APIKey {k}"));
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        self.answer(req).await
+    }
+
+    /// Sends a raw body with a content type.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> ApiAnswer {
+        let mut req = self
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{}", self.base, path),
+            )
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(k) = &self.key {
+            req = req.header("Authorization", format!("APIKey {k}"));
+        }
+        self.answer(req).await
+    }
+
+    async fn answer(&self, req: reqwest::RequestBuilder) -> ApiAnswer {
+        let res = req.send().await.expect("API request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        ApiAnswer {
+            status,
+            headers,
+            text: res.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> ApiAnswer {
+        self.send("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> ApiAnswer {
+        self.send("POST", path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> ApiAnswer {
+        self.send("PATCH", path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> ApiAnswer {
+        self.send("DELETE", path, None).await
+    }
+}
+
+#[allow(dead_code)]
+impl TestApp {
+    /// Creates an API key named `name` on `browser`'s settings page and returns its text.
+    pub async fn api_key(&self, browser: &Browser, name: &str) -> String {
+        let res = browser.post("/settings/api-keys", &[("name", name)]).await;
+        assert_eq!(res.status(), StatusCode::OK, "creating the API key {name}");
+        let body = res.text().await.unwrap();
+        let at = body
+            .find("<code id=\"new-key\">")
+            .expect("the new key is shown")
+            + 19;
+        body[at..at + body[at..].find('<').unwrap()].to_string()
+    }
+
+    /// A signed-up user and an API client with a key of theirs.
+    pub async fn api_user(&self, username: &str) -> (Browser, Api) {
+        let b = self.user(username).await;
+        let key = self.api_key(&b, "tests").await;
+        (b, Api::new(&self.base, Some(&key)))
+    }
+}

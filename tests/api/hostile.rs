@@ -50,6 +50,11 @@ const TYPE_INVITEE: &str = "Type the username or the email address of the person
 const LINK_GONE: &str = "This link has expired or was already used.";
 const UNKNOWN_ANSWER: &str = "Unknown answer to an invitation.";
 const UNKNOWN_INVITATION_ACTION: &str = "Unknown invitation action.";
+const NO_KEY_NAME: &str = "Give the key a name";
+
+/// Routes whose accepted form answers 200 with a page instead of a 303: a new API key is
+/// shown once, on the page that answers its creation, never carried through a redirect.
+const ANSWERS_WITH_A_PAGE: &[&str] = &["/settings/api-keys"];
 
 const DATASET_ROLES: &[&str] = &["viewer", "labeler", "reviewer", "manager", "admin"];
 const DEFAULT_ROLES: &[&str] = &["viewer", "labeler", "reviewer", "manager", "admin", "none"];
@@ -101,6 +106,8 @@ enum Kind {
     /// Free text of at most this many characters: anything but control characters
     /// (other than tab, CR, LF) and NUL.
     Text(usize),
+    /// The same, but it may not be empty (after trimming): the message when it is.
+    RequiredText(usize, &'static str),
     /// An email address, checked loosely (one '@', something before it, a dot inside the
     /// domain, no whitespace or control characters, at most 254 bytes).
     Email,
@@ -132,6 +139,8 @@ enum Stored {
     DatasetDescription(&'static str, &'static [&'static str]),
     /// The user's password: logging in with it works.
     Password(&'static str),
+    /// The name of the user's newest API key.
+    ApiKeyName(&'static str, &'static [&'static str]),
 }
 
 struct Field {
@@ -399,6 +408,25 @@ fn spec(pattern: &str) -> Option<Spec> {
             empty: None,
             forms: vec![],
         },
+        "/settings/api-keys" => Spec {
+            who: Who::Carol,
+            empty: Some(No(422, NO_KEY_NAME)),
+            forms: vec![Form {
+                base: vec![("name", "nightly import")],
+                fields: vec![field(
+                    "name",
+                    RequiredText(100, NO_KEY_NAME),
+                    "nightly import",
+                    No(422, NO_KEY_NAME),
+                )
+                .stored(Stored::ApiKeyName("carol", &["/settings/api-keys"]))],
+            }],
+        },
+        "/settings/api-keys/{id}/revoke" => Spec {
+            who: Who::Carol,
+            empty: None,
+            forms: vec![],
+        },
         "/organizations" => Spec {
             who: Who::Boss,
             empty: Some(No(422, "")),
@@ -626,6 +654,7 @@ fn param_value(name: &str) -> &'static str {
         "org" | "owner" => "acme",
         "dataset" => "cats",
         "user" => "bob",
+        // No key has this id: every case is refused before it would matter.
         "id" => "999999",
         other => panic!("no fixture value for the path parameter {{{other}}}"),
     }
@@ -823,6 +852,8 @@ fn expect(kind: Kind, value: &str) -> Expect {
         Kind::UserRef => No(422, NO_USER),
         Kind::Login => No(422, BAD_LOGIN),
         Kind::Owner => No(404, NOT_FOUND),
+        Kind::RequiredText(_, message) if t.is_empty() => No(422, message),
+        Kind::RequiredText(max, _) => expect(Kind::Text(max), value),
         Kind::Text(max) if t.chars().count() > max => No(422, AT_MOST),
         Kind::Text(_) if has_control(t) => No(422, CONTROL),
         Kind::Text(_) if t.chars().any(colabel::domain::names::is_bidi_control) => No(422, BIDI),
@@ -1384,6 +1415,15 @@ fn judge(case: &Case, a: &Answer) -> Result<(), String> {
                 ))
             }
         }
+        Expect::Yes if ANSWERS_WITH_A_PAGE.contains(&case.path.as_str()) => {
+            if a.status != 200 || !a.body.contains("<code id=\"new-key\">") {
+                return Err(format!(
+                    "{}: accepted input should give 200 with the new key, gave {}",
+                    case.label, a.status
+                ));
+            }
+            Ok(())
+        }
         Expect::Yes => {
             if a.status != 303 {
                 return Err(format!(
@@ -1447,6 +1487,14 @@ fn read_stored(app: &TestApp, stored: Stored, fresh: &str) -> Option<String> {
                 .unwrap()
         }
         Stored::Password(_) => None,
+        Stored::ApiKeyName(user, _) => colabel::schema::api_keys::table
+            .inner_join(accounts::table.on(accounts::id.eq(colabel::schema::api_keys::user_id)))
+            .filter(accounts::username_key.eq(key(user, fresh)))
+            .order(colabel::schema::api_keys::id.desc())
+            .select(colabel::schema::api_keys::name)
+            .first(c)
+            .optional()
+            .unwrap(),
     })
 }
 
@@ -1503,7 +1551,8 @@ async fn verify_accepted(app: &TestApp, b: &Browser, case: &Case) -> Result<(), 
         | Stored::OrgDescription(_, p)
         | Stored::ContactEmail(_, p)
         | Stored::UserEmail(_, p)
-        | Stored::DatasetDescription(_, p) => *p,
+        | Stored::DatasetDescription(_, p)
+        | Stored::ApiKeyName(_, p) => *p,
         Stored::Password(_) => &[],
     };
     for page in pages {

@@ -214,7 +214,22 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
     };
     let login_or = |e: Expect| if signed_in { e } else { TO_LOGIN };
     match (method, pattern) {
-        ("GET", "/") | ("GET", "/healthz") => vec![one(pattern.into(), vec![], OK)],
+        ("GET", "/") | ("GET", "/healthz") | ("GET", "/api") | ("GET", "/api/openapi.json") => {
+            vec![one(pattern.into(), vec![], OK)]
+        }
+        ("GET", "/settings/api-keys") => vec![one(pattern.into(), vec![], login_or(OK))],
+        ("POST", "/settings/api-keys") => vec![one(
+            pattern.into(),
+            form(&[("name", "")]),
+            login_or(INVALID),
+        )],
+        // Nobody has a key with this id: revoking it is "not found" for everyone signed in
+        // (a key of another user answers the same).
+        ("POST", "/settings/api-keys/{id}/revoke") => vec![one(
+            "/settings/api-keys/999999/revoke".into(),
+            vec![],
+            login_or(NOT_FOUND),
+        )],
         ("GET", "/static/{name}") => vec![one("/static/app.css".into(), vec![], OK)],
         ("GET", "/signup") | ("GET", "/login") => {
             vec![one(

@@ -119,6 +119,7 @@ fn make_dataset(app: &TestApp, owner: &str, creator: &str, name: &str) -> i32 {
         let u = find_account(c, creator).unwrap().unwrap();
         let cmd = CreateDataset {
             owner: owner.to_string(),
+            owner_kind: None,
             name: name.to_string(),
             description: String::new(),
             task_type: Some(TaskType::Bboxes),
