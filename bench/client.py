@@ -4,6 +4,8 @@
   client.py login BASE USER PASSWORD        -> prints the Cookie header; login latency on stderr
   client.py create BASE COOKIE OWNER N      -> creates N datasets, prints the median ms
   client.py logins BASE SECONDS CLIENTS     -> CLIENTS threads logging in (user1..userN) until SECONDS pass
+  client.py apikey BASE COOKIE              -> creates an API key on the settings page, prints it
+  client.py latency BASE KEY PATH N         -> N sequential API GETs; prints the median ms and the body size
 """
 import http.client, re, statistics, sys, threading, time, urllib.parse
 
@@ -17,8 +19,10 @@ class Session:
         self.cookie = cookie
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
-    def request(self, method, path, body=None):
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             body = urllib.parse.urlencode(body)
@@ -71,6 +75,26 @@ def main():
             if status != 303:
                 raise SystemExit(f"create failed with {status}")
         print(f"{statistics.median(times):.1f}")
+    elif cmd == "apikey":
+        s = Session(sys.argv[2], sys.argv[3])
+        token = s.token("/settings/api-keys")
+        status, body = s.request("POST", "/settings/api-keys", {"name": "bench", "csrf_token": token})
+        m = re.search(r'<code id="new-key">([A-Za-z0-9_-]+)</code>', body)
+        if status != 200 or not m:
+            raise SystemExit(f"creating an API key failed with {status}")
+        print(m.group(1))
+    elif cmd == "latency":
+        base, key, path, n = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+        s = Session(base)
+        times, size = [], 0
+        for _ in range(n):
+            t = time.perf_counter()
+            status, body = s.request("GET", path, headers={"Authorization": f"APIKey {key}"})
+            times.append((time.perf_counter() - t) * 1000)
+            size = len(body)
+            if status != 200:
+                raise SystemExit(f"GET {path} failed with {status}")
+        print(f"{statistics.median(times):.1f} {size}")
     elif cmd == "logins":
         base, seconds, clients = sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
         stop = time.time() + seconds

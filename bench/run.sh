@@ -28,9 +28,13 @@ table="$out/table.md"
 extras="$out/extras.md"
 : > "$extras"
 
-measure() { # name url cookie -> "rps p50 p99"
+measure() { # name url cookie|"Authorization: ..." -> "rps p50 p99"
   local cookie_args=()
-  [ -n "$3" ] && cookie_args=(-H "Cookie: $3")
+  case "$3" in
+    "") ;;
+    Authorization:*) cookie_args=(-H "$3") ;;
+    *) cookie_args=(-H "Cookie: $3") ;;
+  esac
   # Two seconds of warm-up, not counted: every pooled connection prepares its statements and
   # the pages of a freshly seeded database come into the caches; then the steady state.
   wrk -t2 -c"$conns" -d2s "${cookie_args[@]}" "$2" > /dev/null
@@ -101,6 +105,15 @@ bench() {
     echo "| $backend | $name: \`$path\` | $rps | $pct% | $p50 | $p99 |" >> "$table"
     echo "$backend $name: $rps req/s ($pct%), p50 $p50 ms, p99 $p99 ms"
   done
+  # The JSON API: the dataset the HTML page above shows, with an API key, in the same run.
+  local key; key=$(python3 bench/client.py apikey "$base" "$cookie")
+  read -r api_rps api_p50 api_p99 < <(measure "API dataset" "$base/datasets/bigorg/dataset-1/" "Authorization: APIKey $key")
+  local api_pct; api_pct=$(python3 -c "print(round(100*$api_rps/$base_rps))")
+  echo "| $backend | API: \`GET /datasets/bigorg/dataset-1/\` (a key) | $api_rps | $api_pct% | $api_p50 | $api_p99 |" >> "$table"
+  echo "$backend API dataset: $api_rps req/s ($api_pct%), p50 $api_p50 ms, p99 $api_p99 ms"
+  local members_ms datasets_ms
+  read -r members_ms members_bytes < <(python3 bench/client.py latency "$base" "$key" /users/bigorg 15)
+  read -r datasets_ms datasets_bytes < <(python3 bench/client.py latency "$base" "$key" "/user/datasets/?per_page=1000&page=1" 15)
   local load_rss; load_rss=$(hwm_kb $pid)
   # Logins must not starve pages: 16 clients logging in while wrk reads the org page. (Before
   # the dataset creations below: their 50,000 new rows start autovacuum and checkpoints.)
@@ -120,6 +133,7 @@ bench() {
   local contended; contended=$(python3 -c "import sys; v=sorted(map(float, sys.argv[1:])); print(f'{v[1]} ms (rounds: {v[0]} to {v[2]} ms)')" "${p99s[@]}")
   local create_ms; create_ms=$(python3 bench/client.py create "$base" "$cookie" bigorg 5)
   {
+    echo "- $backend: API \`GET /users/bigorg\` (all 10,000 members, $((members_bytes / 1024)) KiB): median ${members_ms} ms over 15; \`GET /user/datasets/?per_page=1000\` ($((datasets_bytes / 1024)) KiB): median ${datasets_ms} ms over 15 (client-side, loopback, one at a time)"
     echo "- $backend: create a dataset in bigorg (10,000 members, fan-out included): median ${create_ms} ms over 5 (client-side, loopback)"
     echo "- $backend: login latency (bcrypt cost 12): median ${login_ms} ms"
     echo "- $backend: org page p99 with 16 clients logging in continuously, median of 3 rounds: ${contended} (${logins[*]} logins)"

@@ -56,7 +56,7 @@ impl Action {
             Action::InvitationDeclined => "declined an invitation",
             Action::InvitationExpired => "expired the invitation of",
             Action::ApiKeyCreated => "created the API key",
-            Action::ApiKeyFirstUsed => "used for the first time the API key",
+            Action::ApiKeyFirstUsed => "first used the API key",
             Action::ApiKeyRevoked => "revoked the API key",
         }
     }

@@ -15,8 +15,8 @@ pub struct Endpoint {
     pub method: String,
     pub path: String,
     pub tag: String,
-    pub summary: String,
-    pub description: String,
+    pub summary: Prose,
+    pub description: Prose,
     pub params: Vec<(String, String, bool, String)>,
     pub body: Option<String>,
     pub responses: Vec<(String, String, Option<String>)>,
@@ -40,15 +40,34 @@ impl Endpoint {
 /// One schema of the document: its fields (name, type, required, description).
 pub struct Schema {
     pub name: String,
-    pub description: String,
-    pub fields: Vec<(String, String, bool, String)>,
+    pub description: Prose,
+    pub fields: Vec<(String, String, bool, Prose)>,
+}
+
+/// A text of the document as runs of plain text and of code (between backticks).
+pub struct Prose(pub Vec<(bool, String)>);
+
+impl Prose {
+    pub fn new(text: &str) -> Self {
+        Prose(
+            text.split('`')
+                .enumerate()
+                .filter(|(_, run)| !run.is_empty())
+                .map(|(i, run)| (i % 2 == 1, run.to_string()))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[derive(Template)]
 #[template(path = "api/reference.html")]
 struct ReferencePage {
     ctx: Layout,
-    description: String,
+    description: Prose,
     tags: Vec<(String, String)>,
     endpoints: Vec<Endpoint>,
     schemas: Vec<Schema>,
@@ -135,8 +154,8 @@ fn endpoints(doc: &Value) -> Vec<Endpoint> {
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
                 tag,
-                summary: text(op, "summary"),
-                description: text(op, "description"),
+                summary: Prose::new(&text(op, "summary")),
+                description: Prose::new(&text(op, "description")),
                 params,
                 body,
                 responses,
@@ -171,7 +190,7 @@ fn schemas(doc: &Value) -> Vec<Schema> {
                                 f.clone(),
                                 type_of(p),
                                 required.contains(&f.as_str()),
-                                text(p, "description"),
+                                Prose::new(&text(p, "description")),
                             )
                         })
                         .collect()
@@ -179,7 +198,7 @@ fn schemas(doc: &Value) -> Vec<Schema> {
                 .unwrap_or_default();
             Schema {
                 name: name.clone(),
-                description: text(s, "description"),
+                description: Prose::new(&text(s, "description")),
                 fields,
             }
         })
@@ -202,11 +221,11 @@ pub async fn reference(
         .unwrap_or_default();
     ok(&ReferencePage {
         ctx: Layout::new(&session, user.as_ref(), Vec::new(), "API reference"),
-        description: doc
-            .pointer("/info/description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        description: Prose::new(
+            doc.pointer("/info/description")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ),
         tags,
         endpoints: endpoints(&doc),
         schemas: schemas(&doc),

@@ -26,7 +26,8 @@ struct ApiKeysPage {
     keys: Vec<ApiKeyRow>,
     history: Vec<AuditRow>,
     created: Option<NewKey>,
-    name: String,
+    /// The name typed into the form shown again.
+    key_name: String,
     errors: FieldErrors,
     /// The address to give the SDK: this site's origin.
     api_url: String,
@@ -44,7 +45,7 @@ fn page(
         keys,
         history,
         created: None,
-        name: String::new(),
+        key_name: String::new(),
         errors: FieldErrors::default(),
         api_url: {
             let info = req.connection_info();
@@ -100,7 +101,7 @@ pub async fn create(
             ok(&page)
         }
         Err(errors) => {
-            page.name = form.name.trim().to_string();
+            page.key_name = form.name.trim().to_string();
             page.errors = errors;
             invalid(&page)
         }

@@ -7,6 +7,7 @@ mod smtp;
 
 mod accounts;
 mod api;
+mod api_matrix;
 mod concurrency;
 mod datasets;
 mod hostile;

@@ -16,7 +16,7 @@ use crate::db_test;
 use crate::helpers::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Actor {
+pub(crate) enum Actor {
     Visitor,
     Stranger,
     Member,
@@ -29,7 +29,7 @@ enum Actor {
     Owner,
 }
 
-const ACTORS: [Actor; 11] = [
+pub(crate) const ACTORS: [Actor; 11] = [
     Actor::Visitor,
     Actor::Stranger,
     Actor::Member,
@@ -44,7 +44,7 @@ const ACTORS: [Actor; 11] = [
 ];
 
 impl Actor {
-    fn name(self, n: usize) -> Option<String> {
+    pub(crate) fn name(self, n: usize) -> Option<String> {
         let base = match self {
             Actor::Visitor => return None,
             Actor::Stranger => "stranger".to_string(),
@@ -57,7 +57,7 @@ impl Actor {
         Some(format!("{base}{n}"))
     }
 
-    fn org_role(self) -> Option<OrgRole> {
+    pub(crate) fn org_role(self) -> Option<OrgRole> {
         match self {
             Actor::Member | Actor::Collaborator(_) => Some(OrgRole::Member),
             Actor::OrgAdmin => Some(OrgRole::Admin),
@@ -68,12 +68,12 @@ impl Actor {
 
 /// One dataset of the fixture.
 #[derive(Clone, Copy, Debug)]
-struct Ds {
-    org_owned: bool,
-    public: bool,
+pub(crate) struct Ds {
+    pub(crate) org_owned: bool,
+    pub(crate) public: bool,
 }
 
-const DATASETS: [Ds; 4] = [
+pub(crate) const DATASETS: [Ds; 4] = [
     Ds {
         org_owned: true,
         public: false,
@@ -93,7 +93,7 @@ const DATASETS: [Ds; 4] = [
 ];
 
 impl Ds {
-    fn owner(self, n: usize) -> String {
+    pub(crate) fn owner(self, n: usize) -> String {
         if self.org_owned {
             format!("acme{n}")
         } else {
@@ -101,7 +101,7 @@ impl Ds {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         if self.public {
             "open"
         } else {
@@ -110,7 +110,7 @@ impl Ds {
     }
 
     /// The actor's effective access, by the rules of SPEC 2 (`Access::effective`).
-    fn access(self, actor: Actor) -> Option<Access> {
+    pub(crate) fn access(self, actor: Actor) -> Option<Access> {
         let owner_id = 1;
         let viewer = match actor {
             Actor::Visitor => None,
@@ -519,13 +519,13 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
 }
 
 /// The signed-in (or not) browsers of one copy of the fixture, numbered `n`.
-struct Fixture {
-    n: usize,
+pub(crate) struct Fixture {
+    pub(crate) n: usize,
     browsers: Vec<(Actor, Browser)>,
 }
 
 impl Fixture {
-    fn browser(&self, actor: Actor) -> &Browser {
+    pub(crate) fn browser(&self, actor: Actor) -> &Browser {
         &self
             .browsers
             .iter()
@@ -543,7 +543,7 @@ async fn created(res: reqwest::Response, what: &str) {
 /// members `member{n}` and `c<role>{n}`, all with default role None), its datasets `secret`
 /// and `open`, and `owner{n}`'s personal `secret` and `open`; on all four, `c<role>{n}` has
 /// that role and `outside{n}` is a labeler.
-async fn fixture(app: &TestApp, n: usize) -> Fixture {
+pub(crate) async fn fixture(app: &TestApp, n: usize) -> Fixture {
     let mut browsers = Vec::new();
     for actor in ACTORS {
         let b = match actor.name(n) {

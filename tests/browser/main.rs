@@ -18,6 +18,7 @@
 //!
 //! Run: `cargo test --test browser -- --nocapture`
 
+mod api_keys;
 mod harness;
 mod invitation;
 mod keyboard;

@@ -7,7 +7,7 @@ use crate::harness::{browser_installed, Backend, ChromeDriver, Page, TestApp, SI
 const ORG: &str = "delta";
 
 /// The pages of an organization with a member and a dataset, seen by its administrator.
-const PAGES: [&str; 14] = [
+const PAGES: [&str; 16] = [
     "/",
     "/pat",
     "/organizations/new",
@@ -22,6 +22,8 @@ const PAGES: [&str; 14] = [
     "/delta/reports/settings/collaborators",
     "/settings",
     "/settings/organizations",
+    "/settings/api-keys",
+    "/api",
 ];
 
 #[actix_web::test]

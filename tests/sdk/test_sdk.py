@@ -226,3 +226,24 @@ def test_a_key_has_its_users_rights_at_each_request(base, person, names):
         client.get_dataset(ds)  # removed: the same key lost the access at once
     with pytest.raises(NotFoundError):
         client.get_user(org)
+
+
+def test_the_readme_example_runs_as_written(base, person, names):
+    """The five lines of the README's "The JSON API", with this run's key, address and names."""
+    import pathlib
+    import re as regex
+
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    code = regex.search(r"## The JSON API.*?```python\n(.*?)```", readme, regex.S).group(1)
+    assert len(code.strip().splitlines()) == 5
+    boss, jane = person("boss"), person("jane")
+    org = names("acme")
+    boss.create_org(org)
+    code = (
+        code.replace("clb_…your key…", boss.api_key())
+        .replace("http://127.0.0.1:8080/", base)
+        .replace('"acme"', repr(org))
+        .replace('"jane"', repr(jane.username))
+    )
+    exec(compile(code, "README.md", "exec"), {})
+    assert jane.client().get_dataset(f"{org}/street-scenes").role == "reviewer"
