@@ -14,8 +14,21 @@
 //! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |
 //! | `COLABEL_SESSION_MAX_SECS` | `1209600` (14 days) | a session ends this long after login |
 //! | `COLABEL_DB_TIMEOUT_SECS` | `10` | how long a request waits for a database connection, and on SQLite for the write lock, before it answers 503 |
+//! | `COLABEL_SMTP_URL` | none: messages go to `.eml` files | the SMTP server in lettre's URL form: `smtp://host:port` (plain), `smtp://host:587?tls=required` (STARTTLS), `smtps://host` (implicit TLS), `smtp://user:pass@host` |
+//! | `COLABEL_MAIL_FROM` | `Colabel <colabel@localhost>` | the sender of every message |
+//! | `COLABEL_MAIL_DIR` | `mail/` beside the SQLite database, `./mail` with PostgreSQL | where messages are written when no SMTP server is configured |
+//! | `COLABEL_PUBLIC_URL` | `http://` + the address listened on | the origin that links in messages start with |
+//! | `COLABEL_SMTP_TIMEOUT_SECS` | `30` | how long one SMTP delivery may take |
+//! | `COLABEL_INVITATION_DAYS` | `7` | how long an invitation stays valid (a resend renews it) |
+//! | `COLABEL_INVITATIONS_PER_DAY` | `50` | invitations (and resends) an organization may send in 24 hours |
+//! | `COLABEL_JOB_POLL_MS` | `1000` | how often the job worker looks for due jobs |
+//! | `COLABEL_JOB_RETRY_BASE_MS` | `30000` | the first retry's delay; each further retry waits twice as long |
+//! | `COLABEL_JOB_RETRY_MAX_SECS` | `3600` | the longest delay between two attempts |
+//! | `COLABEL_JOB_MAX_ATTEMPTS` | `10` | attempts before a job is marked failed |
+//! | `COLABEL_JOB_LEASE_SECS` | `120` | a claimed job whose worker has not finished it by then (it died) is claimed again |
 //! | `RUST_LOG` | `info` | log filter |
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything the application needs to start, with no global state.
@@ -39,6 +52,35 @@ pub struct Settings {
     /// How long a request waits for a pooled connection (and, on SQLite, for the write
     /// lock) before the database counts as unavailable (503).
     pub db_timeout: Duration,
+    /// Where email goes, and what links in it start with.
+    pub mail: MailSettings,
+    /// The durable job queue's worker.
+    pub jobs: JobSettings,
+}
+
+/// Email and the links it carries.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// lettre's URL form; `None` writes every message to [`MailSettings::dir`] instead.
+    pub smtp_url: Option<String>,
+    pub from: String,
+    /// `None`: beside the SQLite database, or `./mail` with PostgreSQL.
+    pub dir: Option<PathBuf>,
+    /// `None`: `http://` and the address the server listens on.
+    pub public_url: Option<String>,
+    pub smtp_timeout: Duration,
+    pub invitation_ttl: Duration,
+    pub invitations_per_day: i64,
+}
+
+/// How the job worker polls, retries and reclaims.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    pub poll: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub max_attempts: i32,
+    pub lease: Duration,
 }
 
 /// A configuration value that cannot be used; the message names the variable.
@@ -106,6 +148,43 @@ impl Settings {
             db_timeout: Duration::from_secs(
                 parse(&lookup, "COLABEL_DB_TIMEOUT_SECS", 10u64)?.max(1),
             ),
+            mail: MailSettings {
+                smtp_url: lookup("COLABEL_SMTP_URL").filter(|v| !v.trim().is_empty()),
+                from: lookup("COLABEL_MAIL_FROM")
+                    .unwrap_or_else(|| "Colabel <colabel@localhost>".into()),
+                dir: lookup("COLABEL_MAIL_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from),
+                public_url: lookup("COLABEL_PUBLIC_URL")
+                    .map(|v| v.trim().trim_end_matches('/').to_string())
+                    .filter(|v| !v.is_empty()),
+                smtp_timeout: Duration::from_secs(
+                    parse(&lookup, "COLABEL_SMTP_TIMEOUT_SECS", 30u64)?.max(1),
+                ),
+                invitation_ttl: Duration::from_secs(
+                    parse(&lookup, "COLABEL_INVITATION_DAYS", 7u64)?.clamp(1, 365) * 86_400,
+                ),
+                invitations_per_day: parse(&lookup, "COLABEL_INVITATIONS_PER_DAY", 50i64)?.max(1),
+            },
+            jobs: JobSettings {
+                poll: Duration::from_millis(
+                    parse(&lookup, "COLABEL_JOB_POLL_MS", 1000u64)?.max(10),
+                ),
+                retry_base: Duration::from_millis(parse(
+                    &lookup,
+                    "COLABEL_JOB_RETRY_BASE_MS",
+                    30_000u64,
+                )?),
+                retry_max: Duration::from_secs(parse(
+                    &lookup,
+                    "COLABEL_JOB_RETRY_MAX_SECS",
+                    3600u64,
+                )?),
+                max_attempts: parse(&lookup, "COLABEL_JOB_MAX_ATTEMPTS", 10i32)?.max(1),
+                lease: Duration::from_secs(
+                    parse(&lookup, "COLABEL_JOB_LEASE_SECS", 120u64)?.max(1),
+                ),
+            },
         })
     }
 }

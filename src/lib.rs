@@ -1,10 +1,13 @@
 //! Colabel: the account and organization layer of a data-labeling platform.
 //!
 //! Layers, with arrows only downwards:
-//! - `routes` (the URL scheme) and `startup` (the server) on top;
+//! - `routes` (the URL scheme) and `startup` (the server and the job worker) on top;
+//! - `jobs::worker`: the job worker of every instance, which runs queued jobs (email through
+//!   `mail`) and calls the use cases of its housekeeping;
 //! - `html`: the HTML surface (handlers, pages, sessions, CSRF, error pages), and `api`: the
 //!   JSON surface (API keys, the Segments.ai SDK's paths, Colabel's own endpoints);
-//! - `app`: the use cases, the principal and the domain errors, one per action;
+//! - `app`: the use cases, the principal and the domain errors, one per action; they compose
+//!   messages (`mail`) and queue them (`jobs::enqueue`) in their transaction;
 //! - `models`: persistence, plain functions over a connection; `auth`: password hashing and
 //!   the login throttle;
 //! - `db` (SQLite or PostgreSQL, write transactions) and `schema`;
@@ -18,6 +21,8 @@ pub mod db;
 pub mod domain;
 pub mod html;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod models;
 pub mod routes;
 pub mod schema;

@@ -12,7 +12,9 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 
 use crate::api;
-use crate::html::{accounts, api_keys, assets, datasets, home, orgs, profiles, settings};
+use crate::html::{
+    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+};
 
 macro_rules! route_table {
     ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
@@ -120,8 +122,14 @@ route_table! {
     "/signup" => { GET accounts::signup_form, POST accounts::signup },
     "/login" => { GET accounts::login_form, POST accounts::login },
     "/logout" => { POST accounts::logout },
+    "/password/forgot" => { GET accounts::forgot_form, POST accounts::forgot },
+    "/password/reset" => { GET accounts::reset_form, POST accounts::reset },
+    "/email/verify" => { GET accounts::verify_form, POST accounts::verify },
+    "/invitation" => { GET invitations::show, POST invitations::respond_by_token },
     "/settings" => { GET settings::profile_form, POST settings::update },
+    "/settings/email/verify" => { POST settings::resend_verification },
     "/settings/organizations" => { GET orgs::my_orgs },
+    "/settings/organizations/invitations/{id}" => { POST invitations::respond },
     "/settings/api-keys" => { GET api_keys::list, POST api_keys::create },
     "/settings/api-keys/{id}/revoke" => { POST api_keys::revoke },
     "/settings/organizations/{org}/leave" => { GET orgs::confirm_leave, POST orgs::leave },
@@ -134,6 +142,8 @@ route_table! {
     "/{org}/members" => { GET orgs::members },
     "/{org}/settings" => { GET orgs::settings, POST orgs::update_settings },
     "/{org}/settings/members" => { GET orgs::manage_members, POST orgs::add_member },
+    "/{org}/settings/members/invitations" => { POST orgs::invite },
+    "/{org}/settings/members/invitations/{id}" => { POST orgs::manage_invitation },
     "/{org}/settings/members/{user}" => { POST orgs::update_member },
     "/{org}/settings/members/{user}/remove" => { GET orgs::confirm_remove, POST orgs::remove_member },
     "/{org}/settings/audit" => { GET orgs::audit_log },

@@ -18,6 +18,7 @@ diesel::table! {
         email_key -> Text,
         password_hash -> Text,
         password_changed_at -> Timestamp,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -28,6 +29,7 @@ diesel::table! {
         contact_email -> Text,
         created_by -> Nullable<Integer>,
         member_count -> Integer,
+        invite_only -> Bool,
     }
 }
 
@@ -101,6 +103,63 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (id) {
+        id -> Integer,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Integer,
+        org_id -> Integer,
+        invitee_id -> Nullable<Integer>,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        role -> Text,
+        default_dataset_role -> Nullable<Text>,
+        token_hash -> Text,
+        status -> Text,
+        invited_by -> Nullable<Integer>,
+        inviter_name -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+        email_job_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        purpose -> Text,
+        email -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_limits (scope_key) {
+        scope_key -> Text,
+        hits -> Integer,
+        window_started_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Integer,
         user_id -> Integer,
@@ -122,6 +181,9 @@ diesel::joinable!(collaborators -> datasets (dataset_id));
 diesel::joinable!(collaborators -> users (user_id));
 diesel::joinable!(audit_events -> accounts (account_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(invitations -> organizations (org_id));
+diesel::joinable!(invitations -> jobs (email_job_id));
+diesel::joinable!(email_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -133,5 +195,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     sessions,
     login_throttle,
+    jobs,
+    invitations,
+    email_tokens,
+    mail_limits,
     api_keys,
 );

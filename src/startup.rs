@@ -2,6 +2,8 @@
 //! Tests call [`Application::build`] with their own settings on port 0.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
@@ -11,12 +13,14 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer};
 
-use crate::app::{App as Colabel, DomainError};
+use crate::app::{App as Colabel, DomainError, Mailing};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::html::error::HtmlError;
 use crate::html::session::DbSessionStore;
+use crate::jobs::worker::Worker;
+use crate::mail::Transport;
 
 pub const SESSION_COOKIE: &str = "colabel_session";
 
@@ -25,6 +29,8 @@ pub struct Application {
     server: Server,
     port: u16,
     pub state: Colabel,
+    /// The job worker, started here; it stops with the server (or when this is dropped).
+    worker: Option<Worker>,
 }
 
 /// Why the application could not start; one line for the operator.
@@ -92,10 +98,17 @@ impl Application {
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?
             .port();
+        let public_url = settings
+            .mail
+            .public_url
+            .clone()
+            .unwrap_or_else(|| default_public_url(&settings.addr, port));
+        let worker = start_worker(&settings)?;
         let state = Colabel {
             db: db.clone(),
             hasher,
             settings: settings.clone(),
+            mailing: Arc::new(Mailing::from_settings(&settings, public_url)),
         };
         let store = DbSessionStore::new(db.clone(), settings.session_idle, settings.session_max);
         let data = web::Data::new(state.clone());
@@ -137,7 +150,10 @@ impl Application {
                 .configure(crate::routes::api_routes)
                 .service(html)
                 .wrap(security_headers())
-                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .wrap(
+                    Logger::new(r#"%a "%{request}xi" %s %b %Dms"#)
+                        .custom_request_replace("request", redacted_request_line),
+                )
         })
         .workers(settings.workers)
         .worker_max_blocking_threads(settings.blocking_threads)
@@ -149,6 +165,7 @@ impl Application {
             server,
             port,
             state,
+            worker: Some(worker),
         })
     }
 
@@ -156,9 +173,98 @@ impl Application {
         self.port
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Serves until the server stops (a signal), then stops the job worker after the job
+    /// it is running and waits for it.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let worker = self.worker.take();
+        // Dropped with this future too (a test's runtime ending): the worker is asked to stop.
+        let stop_on_drop = StopOnDrop(worker);
+        let result = self.server.await;
+        if let Some(worker) = stop_on_drop.take() {
+            let _ = tokio::task::spawn_blocking(move || worker.stop_and_join()).await;
+        }
+        result
     }
+}
+
+struct StopOnDrop(Option<Worker>);
+
+impl StopOnDrop {
+    fn take(mut self) -> Option<Worker> {
+        self.0.take()
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(w) = &self.0 {
+            w.stop();
+        }
+    }
+}
+
+/// The origin of links when `COLABEL_PUBLIC_URL` is not set: the address listened on, with
+/// `localhost` for an address of every interface.
+fn default_public_url(addr: &str, port: u16) -> String {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = match host {
+        "" | "0.0.0.0" | "[::]" | "::" => "localhost",
+        h => h,
+    };
+    format!("http://{host}:{port}")
+}
+
+/// Where `.eml` files go without an SMTP server: `COLABEL_MAIL_DIR`, else `mail/` beside
+/// the SQLite database, else `./mail`.
+pub fn mail_dir(settings: &Settings) -> PathBuf {
+    if let Some(dir) = &settings.mail.dir {
+        return dir.clone();
+    }
+    match crate::db::Backend::from_url(&settings.database_url) {
+        Ok(crate::db::Backend::Sqlite(path)) => Path::new(&path)
+            .parent()
+            .map_or_else(|| PathBuf::from("mail"), |p| p.join("mail")),
+        _ => PathBuf::from("mail"),
+    }
+}
+
+/// The job worker, with a small pool of its own (its polls are not counted as the pages'
+/// statements, and never wait for a page's connection).
+fn start_worker(settings: &Settings) -> Result<Worker, StartError> {
+    let transport = match &settings.mail.smtp_url {
+        Some(url) => Transport::smtp(url, &settings.mail.from, settings.mail.smtp_timeout),
+        None => Transport::files(&mail_dir(settings), &settings.mail.from),
+    }
+    .map_err(StartError)?;
+    log::info!("mail: {}", transport.describe());
+    let jobs_db = Db::connect_with_timeout(&settings.database_url, 2, settings.db_timeout)
+        .map_err(|e| StartError(format!("cannot open the database for the job worker: {e}")))?;
+    Worker::start(crate::jobs::worker::Context {
+        db: jobs_db,
+        transport,
+        settings: settings.jobs.clone(),
+    })
+    .map_err(|e| StartError(format!("cannot start the job worker: {e}")))
+}
+
+/// The request line for the access log, with the value of every `token` parameter hidden:
+/// links sent by email carry one-time tokens, which must never reach a log.
+fn redacted_request_line(req: &actix_web::dev::ServiceRequest) -> String {
+    let path = req.path();
+    let query = req.query_string();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("token") => format!("{k}=[hidden]"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        format!("?{}", parts.join("&"))
+    };
+    format!("{} {path}{query} {:?}", req.method(), req.version())
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -118,6 +118,7 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         use StatusCode as S;
         let code = e.code();
+        let message = e.message();
         let (status, detail, fields) = match e {
             DomainError::NotFound => (S::NOT_FOUND, "Not found.".to_string(), Vec::new()),
             DomainError::Forbidden(d) => {
@@ -135,6 +136,14 @@ impl From<DomainError> for ApiError {
                     ),
                     Denied::OthersAccount => format!(
                         "{}: datasets can be created only for yourself or for an organization you administer.",
+                        NO_PERMISSION.trim_end_matches('.')
+                    ),
+                    Denied::InviteOnly { org } => format!(
+                        "{}: {org} adds members only by invitation.",
+                        NO_PERMISSION.trim_end_matches('.')
+                    ),
+                    Denied::NotInvitee => format!(
+                        "{}: this invitation is for another account.",
                         NO_PERMISSION.trim_end_matches('.')
                     ),
                 };
@@ -160,6 +169,9 @@ impl From<DomainError> for ApiError {
                     }
                     Conflict::AlreadyCollaborator => {
                         "This user is already a collaborator on this dataset.".into()
+                    }
+                    Conflict::AlreadyInvited { org } => {
+                        format!("An invitation of this person to {org} already exists.")
                     }
                     Conflict::Duplicate => "This already exists.".into(),
                     Conflict::Concurrent => {
@@ -194,6 +206,17 @@ impl From<DomainError> for ApiError {
                 Vec::new(),
             ),
             DomainError::BadCredentials => (S::UNAUTHORIZED, "Invalid API key.".into(), Vec::new()),
+            DomainError::InvitationLimit { .. } => (S::TOO_MANY_REQUESTS, message, Vec::new()),
+            DomainError::InvitationClosed(_) => (S::GONE, message, Vec::new()),
+            DomainError::EmailNotVerified { .. } => {
+                (S::FORBIDDEN, format!("{NO_PERMISSION} {message}"), Vec::new())
+            }
+            DomainError::LinkInvalid => (S::NOT_FOUND, "Invitation not found.".into(), Vec::new()),
+            DomainError::TooManyEmails { minutes } => (
+                S::TOO_MANY_REQUESTS,
+                format!("Request was throttled. Try again in {minutes} minutes."),
+                Vec::new(),
+            ),
             DomainError::Unavailable(cause) => {
                 log::warn!("database unavailable: {cause}");
                 (

@@ -3,10 +3,12 @@
 
 use crate::app::error::{unique_means, Conflict, DomainError, FieldErrors};
 use crate::app::principal::Principal;
-use crate::app::App;
+use crate::app::{App, Mailing};
 use crate::auth::throttle;
 use crate::db::{write_tx, DbConn, WriteTx};
-use crate::domain::names::{check_email, check_new_password, check_username, MAX_DISPLAY_NAME};
+use crate::domain::names::{
+    check_email, check_new_password, check_username, email_key, MAX_DISPLAY_NAME,
+};
 use crate::domain::roles::OrgAction;
 use crate::domain::roles::OrgRole;
 use crate::models::accounts::{self, Account, Profile};
@@ -35,6 +37,7 @@ pub async fn signup(app: &App, cmd: Signup) -> Result<Principal> {
     errors.check("password", check_new_password(&cmd.password));
     errors.into_result(())?;
     let hash = app.hasher.hash(cmd.password).await?;
+    let mailing = app.mailing.clone();
     app.run(move |c| {
         write_tx(c, |tx| {
             if accounts::name_taken(tx, &username)? {
@@ -52,6 +55,7 @@ pub async fn signup(app: &App, cmd: Signup) -> Result<Principal> {
             .map_err(unique_means(Conflict::NameTaken))?;
             accounts::insert_user(tx, id, &email, &hash)
                 .map_err(unique_means(Conflict::EmailTaken))?;
+            crate::app::email::queue_verification(tx, &mailing, id, &username, &email)?;
             Ok(Principal::session(id, username))
         })
     })
@@ -112,7 +116,14 @@ pub struct UpdateProfile {
     pub email: String,
 }
 
-pub fn update_profile(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateProfile) -> Result<()> {
+/// Saves the profile. A new address is unverified until its link is followed: a link goes
+/// to it, and the old address is told of the change. Returns whether the address changed.
+pub fn update_profile(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    m: &Mailing,
+    cmd: UpdateProfile,
+) -> Result<bool> {
     let mut errors = FieldErrors::default();
     let display_name = errors.text("display_name", &cmd.display_name, MAX_DISPLAY_NAME);
     let email = cmd.email.trim().to_string();
@@ -121,8 +132,23 @@ pub fn update_profile(tx: &mut WriteTx<'_>, p: &Principal, cmd: UpdateProfile) -
     if accounts::email_taken(tx, &email, Some(p.user_id))? {
         return Err(DomainError::Conflict(Conflict::EmailTaken));
     }
+    let before = accounts::mailbox_of(tx, p.user_id)?.ok_or(DomainError::NotFound)?;
     accounts::update_profile(tx, p.user_id, &display_name, &email)
-        .map_err(unique_means(Conflict::EmailTaken))
+        .map_err(unique_means(Conflict::EmailTaken))?;
+    let changed = email_key(&before.email) != email_key(&email);
+    if changed {
+        accounts::set_email_unverified(tx, p.user_id)?;
+        crate::app::email::queue_verification(tx, m, p.user_id, &before.username, &email)?;
+        let notice = crate::mail::EmailChanged {
+            username: before.username.clone(),
+            new_email: email.clone(),
+            reset_link: format!("{}/password/forgot", m.public_url),
+        }
+        .to(&before.email)?;
+        m.queue(tx, notice, chrono::Utc::now().naive_utc())?;
+    }
+    // A change of case only keeps the address, verified or not.
+    Ok(changed)
 }
 
 /// "Change password": the current one, the new one, and whether to revoke every API key.
@@ -133,7 +159,8 @@ pub struct ChangePassword {
 }
 
 /// Checks the current password, stores the new one and ends every session of the user
-/// (the caller's surface starts a new one for itself), and revokes their API keys if asked.
+/// (the caller's surface starts a new one for itself), revokes their API keys if asked, and
+/// ends every password-reset link.
 pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> Result<()> {
     let mut errors = FieldErrors::default();
     errors.check("new_password", check_new_password(&cmd.new));
@@ -151,6 +178,13 @@ pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> R
         write_tx(c, |tx| {
             accounts::set_password(tx, uid, &hash)?;
             sessions::end_user_sessions(tx, uid)?;
+            // A reset link sent before the change would undo it.
+            crate::models::email_tokens::end_all(
+                tx,
+                uid,
+                crate::domain::status::TokenPurpose::ResetPassword,
+                chrono::Utc::now().naive_utc(),
+            )?;
             if revoke_keys {
                 crate::app::api_keys::revoke_all(tx, &p)?;
             }

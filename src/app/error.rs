@@ -6,6 +6,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::domain::roles::{DatasetRole, OrgAction};
+use crate::domain::status::InvitationStatus;
 
 /// Per-field messages of a command that did not validate.
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,10 @@ pub enum Denied {
     AdminRoleOnly,
     /// Datasets can be created only for oneself or an organization one administers.
     OthersAccount,
+    /// The organization adds members only by invitation.
+    InviteOnly { org: String },
+    /// The invitation is addressed to another account.
+    NotInvitee,
 }
 
 /// What a change collided with.
@@ -86,6 +91,10 @@ pub enum Conflict {
         org: String,
     },
     AlreadyCollaborator,
+    /// The person has a pending invitation to the organization already.
+    AlreadyInvited {
+        org: String,
+    },
     /// A unique index refused a row no rule anticipated.
     Duplicate,
     /// Another change happened at the same moment (a serialization failure or deadlock).
@@ -127,6 +136,23 @@ pub enum DomainError {
     },
     /// Wrong login or password.
     BadCredentials,
+    /// The organization sent as many invitations in the last 24 hours as it may.
+    InvitationLimit {
+        org: String,
+        limit: i64,
+    },
+    /// The invitation was accepted, declined, cancelled or has expired.
+    InvitationClosed(InvitationStatus),
+    /// An invitation to this address needs the address verified first.
+    EmailNotVerified {
+        email: String,
+    },
+    /// A link sent by email that has expired, was used, or never existed.
+    LinkInvalid,
+    /// Too many emails of one kind were asked for; try again in this many minutes.
+    TooManyEmails {
+        minutes: i64,
+    },
     /// The database cannot be reached, or is locked, in time (the cause is for the log).
     Unavailable(String),
     /// Anything else: logged, never shown.
@@ -140,6 +166,8 @@ impl DomainError {
             DomainError::NotFound => "not_found",
             DomainError::Forbidden(Denied::AdminRoleOnly) => "forbidden.admin_role_only",
             DomainError::Forbidden(Denied::OthersAccount) => "forbidden.others_account",
+            DomainError::Forbidden(Denied::InviteOnly { .. }) => "forbidden.invite_only",
+            DomainError::Forbidden(Denied::NotInvitee) => "forbidden.not_invitee",
             DomainError::Forbidden(_) => "forbidden",
             DomainError::Invalid(_) => "invalid",
             DomainError::BadInput(_) => "bad_input",
@@ -149,6 +177,7 @@ impl DomainError {
                 Conflict::DatasetNameTaken => "conflict.dataset_name_taken",
                 Conflict::AlreadyMember { .. } => "conflict.already_member",
                 Conflict::AlreadyCollaborator => "conflict.already_collaborator",
+                Conflict::AlreadyInvited { .. } => "conflict.already_invited",
                 Conflict::Duplicate => "conflict.duplicate",
                 Conflict::Concurrent => "conflict.concurrent",
             },
@@ -159,6 +188,11 @@ impl DomainError {
             DomainError::LastAdmin { .. } => "last_admin",
             DomainError::Throttled { .. } => "throttled",
             DomainError::BadCredentials => "bad_credentials",
+            DomainError::InvitationLimit { .. } => "invitation_limit",
+            DomainError::InvitationClosed(_) => "invitation_closed",
+            DomainError::EmailNotVerified { .. } => "email_not_verified",
+            DomainError::LinkInvalid => "link_invalid",
+            DomainError::TooManyEmails { .. } => "too_many_emails",
             DomainError::Unavailable(_) => "unavailable",
             DomainError::Internal(_) => "internal",
         }
@@ -184,6 +218,8 @@ impl DomainError {
                 }
                 Denied::AdminRoleOnly => "Only dataset administrators can grant the administrator role or change an administrator.".into(),
                 Denied::OthersAccount => "You can only create datasets for your own account or for organizations you administer.".into(),
+                Denied::InviteOnly { org } => format!("{org} adds members only by invitation: invite them instead. Administrators can change this in the organization's settings."),
+                Denied::NotInvitee => "This invitation is for another account. Sign in as the account it was sent to.".into(),
             },
             DomainError::Invalid(_) => "Some fields need attention.".into(),
             DomainError::BadInput(m) => m.clone(),
@@ -197,6 +233,9 @@ impl DomainError {
                 Conflict::AlreadyCollaborator => {
                     "That user is already a collaborator on this dataset.".into()
                 }
+                Conflict::AlreadyInvited { org } => format!(
+                    "That person already has a pending invitation to {org}. Resend it from the list of pending invitations."
+                ),
                 Conflict::Duplicate => "That already exists.".into(),
                 Conflict::Concurrent => {
                     "Another change happened at the same moment; please try again.".into()
@@ -221,6 +260,23 @@ impl DomainError {
                 if *minutes == 1 { "" } else { "s" }
             ),
             DomainError::BadCredentials => "Incorrect username, email or password.".into(),
+            DomainError::InvitationLimit { org, limit } => format!(
+                "{org} has sent {limit} invitations in the last 24 hours, the most it may. Try again tomorrow; pending invitations stay valid."
+            ),
+            DomainError::InvitationClosed(status) => match status {
+                InvitationStatus::Accepted => "This invitation was already accepted.".into(),
+                InvitationStatus::Declined => "This invitation was declined.".into(),
+                InvitationStatus::Cancelled => "This invitation was cancelled by an administrator.".into(),
+                InvitationStatus::Expired | InvitationStatus::Pending => "This invitation has expired. Ask an administrator of the organization to send it again.".into(),
+            },
+            DomainError::EmailNotVerified { email } => format!(
+                "This invitation is for {email}. Verify that address first: use the link we sent to it (or send a new one from the banner at the top)."
+            ),
+            DomainError::LinkInvalid => "This link has expired or was already used. Ask for a new one.".into(),
+            DomainError::TooManyEmails { minutes } => format!(
+                "You asked for several emails recently. Try again in {minutes} minute{}.",
+                if *minutes == 1 { "" } else { "s" }
+            ),
             DomainError::Unavailable(_) => {
                 "Colabel is busy or cannot reach its database. Please try again in a moment."
                     .into()

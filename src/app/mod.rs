@@ -12,16 +12,24 @@ pub mod accounts;
 pub mod api_keys;
 mod authz;
 pub mod datasets;
+pub mod email;
 pub mod error;
+pub mod invitations;
 pub mod orgs;
 pub mod principal;
 
 pub use error::{Conflict, Denied, DomainError, FieldErrors, Joining};
 pub use principal::{Principal, Via};
 
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::{Db, DbConn};
+use crate::jobs::Job;
+use crate::mail::Email;
 
 /// What the use cases run on; shared by every worker and cheap to clone.
 #[derive(Clone)]
@@ -29,6 +37,56 @@ pub struct App {
     pub db: Db,
     pub hasher: Hasher,
     pub settings: Settings,
+    pub mailing: Arc<Mailing>,
+}
+
+/// What the use cases that send email need: where links point, the invitation rules, and
+/// how messages are queued.
+#[derive(Clone, Debug)]
+pub struct Mailing {
+    /// The origin of every link, without a trailing slash.
+    pub public_url: String,
+    pub invitation_ttl: chrono::Duration,
+    pub invitations_per_day: i64,
+    /// Attempts of a message's job before it is marked failed.
+    pub max_attempts: i32,
+}
+
+impl Mailing {
+    pub fn from_settings(settings: &Settings, public_url: String) -> Self {
+        Mailing {
+            public_url,
+            invitation_ttl: chrono::Duration::seconds(settings.mail.invitation_ttl.as_secs() as i64),
+            invitations_per_day: settings.mail.invitations_per_day,
+            max_attempts: settings.jobs.max_attempts,
+        }
+    }
+
+    /// An absolute link to `path` (which starts with `/`) carrying a one-time `token`.
+    pub fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.public_url)
+    }
+
+    /// Queues `email` in the caller's transaction; returns the job's id.
+    pub fn queue(
+        &self,
+        conn: &mut DbConn,
+        email: Email,
+        now: NaiveDateTime,
+    ) -> Result<i32, DomainError> {
+        Ok(crate::jobs::enqueue(
+            conn,
+            &Job::Email(email),
+            self.max_attempts,
+            now,
+        )?)
+    }
+}
+
+impl From<askama::Error> for DomainError {
+    fn from(e: askama::Error) -> Self {
+        DomainError::Internal(format!("mail template: {e}"))
+    }
 }
 
 impl App {

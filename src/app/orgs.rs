@@ -8,7 +8,7 @@
 //! acts on an organization that a change committed first has deleted.
 
 use crate::app::authz;
-use crate::app::error::{unique_means, Conflict, DomainError, FieldErrors, Joining};
+use crate::app::error::{unique_means, Conflict, Denied, DomainError, FieldErrors, Joining};
 use crate::app::principal::Principal;
 use crate::db::{DbConn, WriteTx};
 use crate::domain::audit::Action;
@@ -132,6 +132,38 @@ pub fn update_settings(
     Ok(org.username)
 }
 
+/// How members join: "administrators may also add members directly" (the default) or "only
+/// by invitation".
+pub struct SetMemberPolicy {
+    pub org: String,
+    pub invite_only: bool,
+}
+
+pub fn set_member_policy(
+    tx: &mut WriteTx<'_>,
+    p: &Principal,
+    cmd: SetMemberPolicy,
+) -> Result<String> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    if org.invite_only != cmd.invite_only {
+        orgs::set_invite_only(tx, org.id, cmd.invite_only)?;
+        let details = if cmd.invite_only {
+            "members join only by invitation"
+        } else {
+            "administrators may also add members directly"
+        };
+        record(
+            tx,
+            org.id,
+            p,
+            Action::OrgSettingsChanged,
+            None,
+            details.to_string(),
+        )?;
+    }
+    Ok(org.username)
+}
+
 /// "Delete this organization", confirmed by typing its name.
 pub struct DeleteOrg {
     pub org: String,
@@ -168,6 +200,11 @@ pub struct Added {
 
 pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result<Added> {
     let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    if org.invite_only {
+        return Err(DomainError::Forbidden(Denied::InviteOnly {
+            org: org.username,
+        }));
+    }
     let wanted = cmd.username.trim();
     if wanted.is_empty() {
         let mut errors = FieldErrors::default();
@@ -470,7 +507,8 @@ pub fn remove_preview(
     Ok((org.username, target.username))
 }
 
-/// The caller's organizations by name, for the profile menu.
-pub fn menu(conn: &mut DbConn, p: &Principal) -> Result<Vec<String>> {
-    Ok(orgs::nav_orgs(conn, p.user_id)?)
+/// What every page's layout shows of the caller: their organizations by name (the profile
+/// menu) and their address while it is unverified (the banner); one statement.
+pub fn menu(conn: &mut DbConn, p: &Principal) -> Result<orgs::Nav> {
+    Ok(orgs::nav(conn, p.user_id)?)
 }

@@ -61,3 +61,4 @@ pub mod audit;
 pub mod kinds;
 pub mod names;
 pub mod roles;
+pub mod status;

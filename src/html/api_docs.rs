@@ -244,7 +244,7 @@ pub async fn reference(
 ) -> Result<HttpResponse, HtmlError> {
     let nav = match user.clone() {
         Some(p) => state.run(move |c| crate::app::orgs::menu(c, &p)).await?,
-        None => Vec::new(),
+        None => Vec::<String>::new().into(),
     };
     ok(&ReferencePage {
         ctx: Layout::new(&session, user.as_ref(), nav, "API reference"),

@@ -16,6 +16,7 @@ use crate::html::layout::{flash_success, form_errors, invalid, ok, redirect, Lay
 use crate::html::State;
 use crate::models::api_keys::ApiKeyRow;
 use crate::models::audit::AuditRow;
+use crate::models::orgs::Nav;
 
 #[derive(Template)]
 #[template(path = "settings/api_keys.html")]
@@ -36,7 +37,7 @@ fn page(
     req: &HttpRequest,
     session: &Session,
     user: &Principal,
-    (nav, (keys, history)): (Vec<String>, (Vec<ApiKeyRow>, Vec<AuditRow>)),
+    (nav, (keys, history)): (Nav, (Vec<ApiKeyRow>, Vec<AuditRow>)),
 ) -> ApiKeysPage {
     ApiKeysPage {
         ctx: Layout::new(session, Some(user), nav, "API keys"),

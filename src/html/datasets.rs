@@ -211,7 +211,7 @@ pub async fn show(
             let (ds, access) = uc::view(c, p.as_ref(), &owner, &name)?;
             let nav = match &p {
                 Some(p) => menu(c, p)?,
-                None => Vec::new(),
+                None => Default::default(),
             };
             Ok((ds, access, nav))
         })

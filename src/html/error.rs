@@ -101,7 +101,13 @@ impl From<DomainError> for HtmlError {
             DomainError::Unavailable(cause) => HtmlError::Unavailable(cause),
             DomainError::Internal(cause) => HtmlError::Internal(cause),
             DomainError::Conflict(Conflict::Concurrent) => HtmlError::Conflict(e.message()),
-            DomainError::Throttled { .. } => HtmlError::Conflict(e.message()),
+            DomainError::Throttled { .. } | DomainError::TooManyEmails { .. } => {
+                HtmlError::Conflict(e.message())
+            }
+            DomainError::InvitationClosed(_) | DomainError::LinkInvalid => {
+                HtmlError::Conflict(e.message())
+            }
+            DomainError::EmailNotVerified { .. } => HtmlError::Forbidden(e.message()),
             DomainError::Conflict(_) => HtmlError::Conflict(e.message()),
             DomainError::Invalid(_)
             | DomainError::BadInput(_)
@@ -109,6 +115,7 @@ impl From<DomainError> for HtmlError {
             | DomainError::IsOrganization(_)
             | DomainError::NotMember { .. }
             | DomainError::LastAdmin { .. }
+            | DomainError::InvitationLimit { .. }
             | DomainError::BadCredentials => HtmlError::BadRequest(e.message()),
         }
     }

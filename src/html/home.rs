@@ -5,11 +5,12 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::app::orgs::menu;
-use crate::app::{datasets, Principal};
+use crate::app::{datasets, invitations, Principal};
 use crate::html::error::HtmlError;
 use crate::html::layout::{ok, Layout};
 use crate::html::{ListQuery, State};
 use crate::models::datasets::DatasetSummary;
+use crate::models::invitations::Received;
 use crate::models::Page;
 
 #[derive(Template)]
@@ -17,6 +18,8 @@ use crate::models::Page;
 struct HomePage {
     ctx: Layout,
     datasets: Page<DatasetSummary>,
+    invitations: Vec<Received>,
+    back: &'static str,
 }
 
 /// `GET /`: what Colabel is for visitors (no database work), the dashboard for users.
@@ -30,15 +33,25 @@ pub async fn home(
         return ok(&HomePage {
             ctx: Layout::new(&session, None, Vec::new(), "Label data together"),
             datasets: Page::empty(),
+            invitations: Vec::new(),
+            back: "/",
         });
     };
     let (p, page) = (user.clone(), query.page());
-    let (nav, datasets) = state
-        .run(move |c| Ok((menu(c, &p)?, datasets::dashboard(c, &p, page)?)))
+    let (nav, datasets, invitations) = state
+        .run(move |c| {
+            Ok((
+                menu(c, &p)?,
+                datasets::dashboard(c, &p, page)?,
+                invitations::received(c, &p)?,
+            ))
+        })
         .await?;
     ok(&HomePage {
         ctx: Layout::new(&session, Some(&user), nav, "Dashboard"),
         datasets,
+        invitations,
+        back: "/",
     })
 }
 

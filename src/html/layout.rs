@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{DomainError, FieldErrors, Principal};
 use crate::html::error::HtmlError;
+use crate::models::orgs::Nav;
 
 /// A one-time message shown on the next page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ pub struct Layout {
     pub flash: Option<Flash>,
     /// The user's organizations, for the profile menu.
     pub orgs: Vec<String>,
+    /// The user's address while it is not verified (the banner asks to verify it).
+    pub unverified_email: Option<String>,
     pub title: String,
 }
 
@@ -53,9 +56,10 @@ impl Layout {
     pub fn new(
         session: &Session,
         user: Option<&Principal>,
-        orgs: Vec<String>,
+        nav: impl Into<Nav>,
         title: impl Into<String>,
     ) -> Self {
+        let nav = nav.into();
         // Only touch the session when there is a message: an untouched session of a visitor
         // is never written, so pages without forms cost no database work.
         let flash = if session.contains_key(FLASH_KEY) {
@@ -67,7 +71,8 @@ impl Layout {
             user: user.cloned(),
             session: session.clone(),
             flash,
-            orgs,
+            orgs: nav.orgs,
+            unverified_email: nav.unverified_email,
             title: title.into(),
         }
     }
@@ -79,6 +84,7 @@ impl Layout {
             session: session.clone(),
             flash: None,
             orgs: Vec::new(),
+            unverified_email: None,
             title: title.into(),
         }
     }

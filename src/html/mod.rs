@@ -16,6 +16,7 @@ pub mod error;
 pub mod error_pages;
 pub mod home;
 pub mod input;
+pub mod invitations;
 pub mod layout;
 pub mod orgs;
 pub mod profiles;

@@ -6,12 +6,13 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::orgs::{
     self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, Paging, RemoveMember,
-    UpdateOrgSettings,
+    SetMemberPolicy, UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
-use crate::db::{write_tx, DbConn};
+use crate::db::write_tx;
 use crate::domain::roles::{
     default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgRole,
     DEFAULT_FOR_NEW_MEMBERS,
@@ -21,7 +22,8 @@ use crate::html::layout::{flash_error, flash_success, form_errors, invalid, ok, 
 use crate::html::{ListQuery, State};
 use crate::models::audit::AuditRow;
 use crate::models::datasets::DatasetSummary;
-use crate::models::orgs::{Member, Org, UserOrg};
+use crate::models::invitations::Received;
+use crate::models::orgs::{Member, Nav, Org, UserOrg};
 use crate::models::Page;
 
 // ---- New organization ----
@@ -123,19 +125,17 @@ struct MembersPage {
     pager_suffix: String,
 }
 
-/// A page of an organization's members, with the menu, read by `read`: the Members tab's
-/// use case or the Members subtab's.
+/// A page of an organization's members (the Members tab), with the menu.
 async fn members_data(
     state: &State,
     user: &Principal,
     name: String,
     query: &ListQuery,
-    read: fn(&mut DbConn, &Principal, &str, &str, Paging) -> Result<uc::MembersView, DomainError>,
-) -> Result<(Org, OrgRole, Page<Member>, Vec<String>), HtmlError> {
+) -> Result<(Org, OrgRole, Page<Member>, Nav), HtmlError> {
     let (p, page, q) = (user.clone(), query.page(), query.search());
     Ok(state
         .run(move |c| {
-            let view = read(c, &p, &name, &q, Paging::html(page))?;
+            let view = uc::members(c, &p, &name, &q, Paging::html(page))?;
             Ok((view.org, view.role, view.members, uc::menu(c, &p)?))
         })
         .await?)
@@ -148,8 +148,7 @@ pub async fn members(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (org, role, members, nav) =
-        members_data(&state, &user, path.into_inner(), &query, uc::members).await?;
+    let (org, role, members, nav) = members_data(&state, &user, path.into_inner(), &query).await?;
     ok(&MembersPage {
         ctx: Layout::new(
             &session,
@@ -233,6 +232,8 @@ pub struct SettingsForm {
     contact_email: String,
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    member_policy: String,
 }
 
 pub async fn update_settings(
@@ -246,6 +247,23 @@ pub async fn update_settings(
     let deleting = match form.action.as_str() {
         "update" => false,
         "delete" => true,
+        "policy" => {
+            let invite_only = match form.member_policy.as_str() {
+                "invite" => true,
+                "direct" => false,
+                _ => return Err(HtmlError::bad_request("Unknown member policy.")),
+            };
+            let p = user.clone();
+            let cmd = SetMemberPolicy {
+                org: path.into_inner(),
+                invite_only,
+            };
+            let name = state
+                .run(move |c| write_tx(c, |tx| uc::set_member_policy(tx, &p, cmd)))
+                .await?;
+            flash_success(&session, "How members join was saved.");
+            return Ok(redirect(&format!("/{name}/settings")));
+        }
         _ => return Err(HtmlError::bad_request("Unknown settings action.")),
     };
     let (p, name) = (user.clone(), path.into_inner());
@@ -326,15 +344,40 @@ struct ManageMembersPage {
     tab: &'static str,
     subtab: &'static str,
     members: Page<Member>,
+    invitations: Vec<Pending>,
     q: String,
     pager_suffix: String,
+    forms: MemberForms,
+    org_roles: &'static [OrgRole],
+    default_roles: Vec<Option<DatasetRole>>,
+    me: i32,
+}
+
+/// What the two forms of the Members subtab hold: "Invite" and "Add member" (their input
+/// kept when shown again with errors).
+struct MemberForms {
+    invitee: String,
+    invite_role: OrgRole,
+    invite_default: Option<DatasetRole>,
     add_username: String,
     add_role: OrgRole,
     add_default: Option<DatasetRole>,
     errors: FieldErrors,
-    org_roles: &'static [OrgRole],
-    default_roles: Vec<Option<DatasetRole>>,
-    me: i32,
+}
+
+impl Default for MemberForms {
+    /// Organization role Member and the domain's default dataset role preselected.
+    fn default() -> Self {
+        MemberForms {
+            invitee: String::new(),
+            invite_role: OrgRole::Member,
+            invite_default: DEFAULT_FOR_NEW_MEMBERS,
+            add_username: String::new(),
+            add_role: OrgRole::Member,
+            add_default: DEFAULT_FOR_NEW_MEMBERS,
+            errors: FieldErrors::default(),
+        }
+    }
 }
 
 impl ManageMembersPage {
@@ -347,17 +390,35 @@ impl ManageMembersPage {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The Members subtab's data: a page of members, the pending invitations, the menu.
+type ManageData = (Org, OrgRole, Page<Member>, Vec<Pending>, Nav);
+
+fn manage_data(
+    c: &mut crate::db::DbConn,
+    p: &Principal,
+    name: &str,
+    q: &str,
+    page: i64,
+) -> Result<ManageData, DomainError> {
+    let view = uc::managed_members(c, p, name, q, Paging::html(page))?;
+    let (org, role, members) = (view.org, view.role, view.members);
+    let invitations = crate::app::invitations::pending(c, &org)?;
+    Ok((org, role, members, invitations, uc::menu(c, p)?))
+}
+
 fn manage_members_page(
-    ctx: Layout,
-    org: Org,
-    role: OrgRole,
-    members: Page<Member>,
+    session: &Session,
+    user: &Principal,
+    (org, role, members, invitations, nav): ManageData,
     query: &ListQuery,
-    add: (String, OrgRole, Option<DatasetRole>),
-    errors: FieldErrors,
-    me: i32,
+    forms: MemberForms,
 ) -> ManageMembersPage {
+    let ctx = Layout::new(
+        session,
+        Some(user),
+        nav,
+        format!("Members · {}", org.username),
+    );
     ManageMembersPage {
         ctx,
         org,
@@ -365,15 +426,13 @@ fn manage_members_page(
         tab: "settings",
         subtab: "members",
         members,
+        invitations,
         q: query.search(),
         pager_suffix: query.pager_suffix(),
-        add_username: add.0,
-        add_role: add.1,
-        add_default: add.2,
-        errors,
+        forms,
         org_roles: OrgRole::ALL,
         default_roles: default_role_choices(),
-        me,
+        me: user.user_id,
     }
 }
 
@@ -384,29 +443,21 @@ pub async fn manage_members(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (org, role, members, nav) = members_data(
-        &state,
-        &user,
+    let (p, name, page, q) = (
+        user.clone(),
         path.into_inner(),
-        &query,
-        uc::managed_members,
-    )
-    .await?;
-    let ctx = Layout::new(
-        &session,
-        Some(&user),
-        nav,
-        format!("Members · {}", org.username),
+        query.page(),
+        query.search(),
     );
+    let data = state
+        .run(move |c| manage_data(c, &p, &name, &q, page))
+        .await?;
     ok(&manage_members_page(
-        ctx,
-        org,
-        role,
-        members,
+        &session,
+        &user,
+        data,
         &query,
-        (String::new(), OrgRole::Member, DEFAULT_FOR_NEW_MEMBERS),
-        FieldErrors::default(),
-        user.user_id,
+        MemberForms::default(),
     ))
 }
 
@@ -461,9 +512,7 @@ pub async fn add_member(
                         )
                         .then(|| ("username", e.message()))
                     })?;
-                    let view = uc::managed_members(c, &p, &name, "", Paging::html(1))?;
-                    let (org, my_role, members) = (view.org, view.role, view.members);
-                    Ok(Err((org, my_role, members, uc::menu(c, &p)?, errors)))
+                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
                 }
             },
         )
@@ -476,24 +525,150 @@ pub async fn add_member(
             );
             Ok(redirect(&format!("/{}/settings/members", added.org)))
         }
-        Err((org, my_role, members, nav, errors)) => {
-            let ctx = Layout::new(
-                &session,
-                Some(&user),
-                nav,
-                format!("Members · {}", org.username),
-            );
-            invalid(&manage_members_page(
-                ctx,
-                org,
-                my_role,
-                members,
-                &ListQuery::default(),
-                (username, role, default_role),
+        Err((data, errors)) => invalid(&manage_members_page(
+            &session,
+            &user,
+            data,
+            &ListQuery::default(),
+            MemberForms {
+                add_username: username,
+                add_role: role,
+                add_default: default_role,
                 errors,
-                user.user_id,
-            ))
+                ..MemberForms::default()
+            },
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    invitee: String,
+    role: String,
+    default_role: String,
+}
+
+/// `POST /{org}/settings/members/invitations`: "Invite by email or username".
+pub async fn invite(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let (role, default_role) = parse_roles(&form.role, &form.default_role)?;
+    let invitee = form.invitee.trim().to_string();
+    let (p, name, m) = (user.clone(), path.into_inner(), state.mailing.clone());
+    let cmd = Invite {
+        org: name.clone(),
+        invitee: invitee.clone(),
+        role,
+        default_role,
+    };
+    let outcome = state
+        .run(
+            move |c| match write_tx(c, |tx| inv_uc::invite(tx, &p, &m, cmd)) {
+                Ok(done) => Ok(Ok(done)),
+                Err(e) => {
+                    // Who cannot be invited, and the daily limit, are said beside the field.
+                    let errors = form_errors(e, |e| {
+                        matches!(
+                            e,
+                            DomainError::UnknownUser
+                                | DomainError::IsOrganization(_)
+                                | DomainError::Conflict(
+                                    Conflict::AlreadyMember { .. }
+                                        | Conflict::AlreadyInvited { .. }
+                                )
+                                | DomainError::InvitationLimit { .. }
+                        )
+                        .then(|| ("invitee", e.message()))
+                    })?;
+                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
+                }
+            },
+        )
+        .await?;
+    match outcome {
+        Ok(done) => {
+            let how = if done.emailed {
+                "We are emailing the invitation."
+            } else {
+                "They have no verified email address, so they will see it on their dashboard."
+            };
+            flash_success(
+                &session,
+                format!("{} was invited to {}. {how}", done.addressee, done.org),
+            );
+            Ok(redirect(&format!("/{}/settings/members", done.org)))
         }
+        Err((data, errors)) => invalid(&manage_members_page(
+            &session,
+            &user,
+            data,
+            &ListQuery::default(),
+            MemberForms {
+                invitee,
+                invite_role: role,
+                invite_default: default_role,
+                errors,
+                ..MemberForms::default()
+            },
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ManageInvitationForm {
+    action: String,
+}
+
+/// `POST /{org}/settings/members/invitations/{id}`: `action=resend` or `action=cancel`.
+pub async fn manage_invitation(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<(String, i32)>,
+    form: web::Form<ManageInvitationForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let (org, id) = path.into_inner();
+    let resend = match form.action.as_str() {
+        "resend" => true,
+        "cancel" => false,
+        _ => return Err(HtmlError::bad_request("Unknown invitation action.")),
+    };
+    let (p, m) = (user.clone(), state.mailing.clone());
+    let cmd = ManageInvitation {
+        org: org.clone(),
+        id,
+    };
+    let result = state
+        .run(move |c| {
+            Ok(write_tx(c, |tx| {
+                if resend {
+                    inv_uc::resend(tx, &p, &m, cmd).map(|d| (d.org, d.addressee))
+                } else {
+                    inv_uc::cancel(tx, &p, cmd)
+                }
+            }))
+        })
+        .await?;
+    match result {
+        Ok((org, who)) => {
+            let text = if resend {
+                format!("The invitation of {who} was sent again, with a new link valid for another {} days.", state.mailing.invitation_ttl.num_days())
+            } else {
+                format!("The invitation of {who} was cancelled; its link no longer works.")
+            };
+            flash_success(&session, text);
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(e @ (DomainError::InvitationLimit { .. } | DomainError::InvitationClosed(_))) => {
+            flash_error(&session, e.message());
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -665,6 +840,8 @@ struct MyOrgsPage {
     ctx: Layout,
     tab: &'static str,
     orgs: Vec<UserOrg>,
+    invitations: Vec<Received>,
+    back: &'static str,
 }
 
 pub async fn my_orgs(
@@ -673,13 +850,15 @@ pub async fn my_orgs(
     user: Principal,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let (list, nav) = state
-        .run(move |c| Ok((uc::mine(c, &p)?, uc::menu(c, &p)?)))
+    let (list, nav, invitations) = state
+        .run(move |c| Ok((uc::mine(c, &p)?, uc::menu(c, &p)?, inv_uc::received(c, &p)?)))
         .await?;
     ok(&MyOrgsPage {
         ctx: Layout::new(&session, Some(&user), nav, "Organizations"),
         tab: "organizations",
         orgs: list,
+        invitations,
+        back: "/settings/organizations",
     })
 }
 

@@ -37,7 +37,7 @@ pub async fn show(
             let shown = uc::page(c, p.as_ref(), &path, page)?;
             let nav = match &p {
                 Some(p) => menu(c, p)?,
-                None => Vec::new(),
+                None => Default::default(),
             };
             Ok((shown, nav))
         })

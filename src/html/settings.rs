@@ -6,11 +6,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::accounts::{self as uc, ChangePassword, UpdateProfile};
+use crate::app::email::resend_verification as resend_link;
 use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::html::error::HtmlError;
-use crate::html::layout::{flash_success, form_errors, invalid, ok, redirect, Layout};
+use crate::html::layout::{
+    flash_error, flash_success, form_errors, invalid, local_path, ok, redirect, Layout,
+};
 use crate::html::State;
 
 #[derive(Template)]
@@ -21,6 +24,7 @@ struct ProfilePage {
     username: String,
     display_name: String,
     email: String,
+    email_verified: bool,
     errors: FieldErrors,
 }
 
@@ -39,6 +43,7 @@ pub async fn profile_form(
         username: profile.username,
         display_name: profile.display_name,
         email: profile.email,
+        email_verified: profile.email_verified,
         errors: FieldErrors::default(),
     })
 }
@@ -73,12 +78,20 @@ pub async fn update(
                 display_name: form.display_name.clone(),
                 email: form.email.clone(),
             };
+            let m = state.mailing.clone();
             match state
-                .run(move |c| write_tx(c, |tx| uc::update_profile(tx, &p, cmd)))
+                .run(move |c| write_tx(c, |tx| uc::update_profile(tx, &p, &m, cmd)))
                 .await
             {
-                Ok(()) => {
-                    flash_success(&session, "Your profile was saved.");
+                Ok(changed) => {
+                    flash_success(
+                        &session,
+                        if changed {
+                            "Your profile was saved. We sent a link to your new email address to verify it, and told the old one."
+                        } else {
+                            "Your profile was saved."
+                        },
+                    );
                     return Ok(redirect("/settings"));
                 }
                 Err(e) => e,
@@ -133,6 +146,36 @@ pub async fn update(
         username: profile.username,
         display_name,
         email,
+        email_verified: profile.email_verified,
         errors,
     })
+}
+
+/// `POST /settings/email/verify`: sends the verification link again (the banner's button).
+pub async fn resend_verification(
+    state: State,
+    session: Session,
+    user: Principal,
+    headers: actix_web::HttpRequest,
+) -> Result<HttpResponse, HtmlError> {
+    let (p, m) = (user.clone(), state.mailing.clone());
+    match state
+        .run(move |c| write_tx(c, |tx| resend_link(tx, &p, &m)))
+        .await
+    {
+        Ok(email) => flash_success(
+            &session,
+            format!("We sent a new link to {email}. It works for 24 hours."),
+        ),
+        Err(e @ DomainError::TooManyEmails { .. }) => flash_error(&session, e.message()),
+        Err(e) => return Err(e.into()),
+    }
+    // Back to the page the banner was on (a local path), else the profile.
+    let back = headers
+        .headers()
+        .get("referer")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()));
+    Ok(redirect(&local_path(back.as_deref())))
 }

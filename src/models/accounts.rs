@@ -149,19 +149,94 @@ pub struct Profile {
     pub username: String,
     pub display_name: String,
     pub email: String,
+    pub email_verified: bool,
 }
 
 pub fn profile(conn: &mut DbConn, user_id: i32) -> QueryResult<Profile> {
     users::table
         .inner_join(accounts::table)
         .filter(users::id.eq(user_id))
-        .select((accounts::username, accounts::display_name, users::email))
-        .first::<(String, String, String)>(conn)
-        .map(|(username, display_name, email)| Profile {
+        .select((
+            accounts::username,
+            accounts::display_name,
+            users::email,
+            users::email_verified_at,
+        ))
+        .first::<(String, String, String, Option<NaiveDateTime>)>(conn)
+        .map(|(username, display_name, email, verified)| Profile {
             username,
             display_name,
             email,
+            email_verified: verified.is_some(),
         })
+}
+
+/// A user's name and address, and whether the address is verified.
+#[derive(Clone, Debug)]
+pub struct Mailbox {
+    pub id: i32,
+    pub username: String,
+    pub email: String,
+    pub verified: bool,
+}
+
+type MailboxRow = (i32, String, String, Option<NaiveDateTime>);
+
+fn mailbox((id, username, email, verified): MailboxRow) -> Mailbox {
+    Mailbox {
+        id,
+        username,
+        email,
+        verified: verified.is_some(),
+    }
+}
+
+pub fn mailbox_of(conn: &mut DbConn, user_id: i32) -> QueryResult<Option<Mailbox>> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::id.eq(user_id))
+        .select((
+            users::id,
+            accounts::username,
+            users::email,
+            users::email_verified_at,
+        ))
+        .first::<MailboxRow>(conn)
+        .optional()
+        .map(|r| r.map(mailbox))
+}
+
+/// The user whose address is `email` (in any case), if any.
+pub fn mailbox_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Mailbox>> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::email_key.eq(email_key(email)))
+        .select((
+            users::id,
+            accounts::username,
+            users::email,
+            users::email_verified_at,
+        ))
+        .first::<MailboxRow>(conn)
+        .optional()
+        .map(|r| r.map(mailbox))
+}
+
+/// Marks the user's address verified, if it is still `email`; `false` when it changed.
+pub fn set_email_verified(
+    conn: &mut DbConn,
+    user_id: i32,
+    email: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::email_key.eq(email_key(email))),
+    )
+    .set(users::email_verified_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 pub fn password_hash(conn: &mut DbConn, user_id: i32) -> QueryResult<String> {
@@ -186,6 +261,14 @@ pub fn update_profile(
             users::email.eq(email),
             users::email_key.eq(email_key(email)),
         ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// A new address is not verified yet.
+pub fn set_email_unverified(conn: &mut DbConn, user_id: i32) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::email_verified_at.eq(None::<NaiveDateTime>))
         .execute(conn)
         .map(drop)
 }

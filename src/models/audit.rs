@@ -88,6 +88,25 @@ pub fn list(
     })
 }
 
+/// How many events of these kinds the account had since `since` (the daily invitation
+/// limit counts its sent and resent invitations).
+pub fn count_since(
+    conn: &mut DbConn,
+    account_id: i32,
+    actions: &[Action],
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account_id))
+        .filter(crate::models::one_of(
+            audit_events::action,
+            actions.to_vec(),
+        ))
+        .filter(audit_events::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
 /// The account's latest `limit` events of the given kinds, newest first (one statement).
 pub fn recent_of(
     conn: &mut DbConn,

@@ -4,6 +4,10 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod datasets;
+pub mod email_tokens;
+pub mod invitations;
+pub mod jobs;
+pub mod mail_limits;
 pub mod orgs;
 pub mod sessions;
 

@@ -10,7 +10,7 @@ use crate::domain::names::name_key;
 use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole};
 use crate::models::accounts;
 use crate::models::{prefix_upper_bound, Page};
-use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations};
+use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations, users};
 
 /// An organization as its pages show it.
 #[derive(Clone, Debug)]
@@ -22,6 +22,8 @@ pub struct Org {
     pub contact_email: String,
     /// Kept by a trigger on `memberships`.
     pub member_count: i64,
+    /// Members join only by invitation (administrators cannot add them directly).
+    pub invite_only: bool,
 }
 
 impl Org {
@@ -40,7 +42,7 @@ impl Org {
     }
 }
 
-type OrgTuple = (i32, String, String, String, String, i32);
+type OrgTuple = (i32, String, String, String, String, i32, bool);
 
 /// The columns of an [`Org`], in the order of [`OrgTuple`].
 const ORG_COLUMNS: (
@@ -50,6 +52,7 @@ const ORG_COLUMNS: (
     organizations::description,
     organizations::contact_email,
     organizations::member_count,
+    organizations::invite_only,
 ) = (
     acc::id,
     acc::username,
@@ -57,9 +60,12 @@ const ORG_COLUMNS: (
     organizations::description,
     organizations::contact_email,
     organizations::member_count,
+    organizations::invite_only,
 );
 
-fn org_from((id, username, display_name, description, contact_email, count): OrgTuple) -> Org {
+fn org_from(
+    (id, username, display_name, description, contact_email, count, invite_only): OrgTuple,
+) -> Org {
     Org {
         id,
         username,
@@ -67,6 +73,7 @@ fn org_from((id, username, display_name, description, contact_email, count): Org
         description,
         contact_email,
         member_count: count.into(),
+        invite_only,
     }
 }
 
@@ -132,13 +139,48 @@ pub fn find_with_role(
 
 /// The organizations a user belongs to, by name, for the profile menu (bounded).
 pub fn nav_orgs(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<String>> {
-    memberships::table
-        .inner_join(acc::table.on(acc::id.eq(memberships::org_id)))
-        .filter(memberships::user_id.eq(user_id))
-        .order(acc::username_key)
-        .select(acc::username)
+    Ok(nav(conn, user_id)?.orgs)
+}
+
+/// What the layout of every page shows about the signed-in user: their organizations (the
+/// profile menu) and their address while it is not verified (the banner).
+#[derive(Clone, Debug, Default)]
+pub struct Nav {
+    pub orgs: Vec<String>,
+    pub unverified_email: Option<String>,
+}
+
+impl From<Vec<String>> for Nav {
+    fn from(orgs: Vec<String>) -> Self {
+        Nav {
+            orgs,
+            unverified_email: None,
+        }
+    }
+}
+
+/// [`Nav`] in one statement: the user's row, joined to their organizations.
+pub fn nav(conn: &mut DbConn, user_id: i32) -> QueryResult<Nav> {
+    let rows: Vec<(String, Option<chrono::NaiveDateTime>, Option<String>)> = users::table
+        .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
+        .left_join(acc::table.on(acc::id.eq(memberships::org_id)))
+        .filter(users::id.eq(user_id))
+        .order(acc::username_key.nullable())
+        .select((
+            users::email,
+            users::email_verified_at,
+            acc::username.nullable(),
+        ))
         .limit(100)
-        .load(conn)
+        .load(conn)?;
+    let unverified_email = rows
+        .first()
+        .filter(|(_, verified, _)| verified.is_none())
+        .map(|(email, _, _)| email.clone());
+    Ok(Nav {
+        orgs: rows.into_iter().filter_map(|(_, _, org)| org).collect(),
+        unverified_email,
+    })
 }
 
 /// An organization of the user, for `/settings/organizations`.
@@ -539,4 +581,22 @@ pub fn delete(conn: &mut DbConn, org_id: i32) -> QueryResult<()> {
     diesel::delete(acc::table.find(org_id))
         .execute(conn)
         .map(drop)
+}
+
+/// Sets whether members join only by invitation.
+pub fn set_invite_only(conn: &mut DbConn, org_id: i32, invite_only: bool) -> QueryResult<()> {
+    diesel::update(organizations::table.find(org_id))
+        .set(organizations::invite_only.eq(invite_only))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The name of the organization `id`, if it exists.
+pub fn name_of(conn: &mut DbConn, org_id: i32) -> QueryResult<Option<String>> {
+    acc::table
+        .inner_join(organizations::table.on(organizations::id.eq(acc::id)))
+        .filter(acc::id.eq(org_id))
+        .select(acc::username)
+        .first(conn)
+        .optional()
 }

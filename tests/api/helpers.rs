@@ -30,6 +30,8 @@ pub struct TestApp {
     /// The settings it was built with (database URL, session key, ...).
     pub settings: Settings,
     _cleanup: Cleanup,
+    /// The folder of `.eml` files when no SMTP server is configured.
+    _mail_dir: Option<tempfile::TempDir>,
 }
 
 #[allow(dead_code)]
@@ -82,6 +84,13 @@ pub fn test_settings(database_url: String) -> Settings {
     s.pool_size = 6;
     s.workers = 2;
     s.session_key = Some(vec![7u8; 64]);
+    // The job worker: quick polls and retries, a short lease.
+    s.jobs.poll = std::time::Duration::from_millis(100);
+    s.jobs.retry_base = std::time::Duration::from_millis(200);
+    s.jobs.retry_max = std::time::Duration::from_secs(2);
+    s.jobs.max_attempts = 3;
+    s.jobs.lease = std::time::Duration::from_secs(5);
+    s.mail.smtp_timeout = std::time::Duration::from_secs(2);
     s
 }
 
@@ -116,6 +125,12 @@ impl TestApp {
         };
         let mut settings = test_settings(url);
         tweak(&mut settings);
+        // Messages go to a folder of the test's own unless it configured a server.
+        let mail_dir = (settings.mail.smtp_url.is_none() && settings.mail.dir.is_none())
+            .then(|| tempfile::tempdir().expect("a mail folder"));
+        if let Some(dir) = &mail_dir {
+            settings.mail.dir = Some(dir.path().to_path_buf());
+        }
         let app = Application::build(settings.clone()).expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.state.db.clone();
@@ -126,6 +141,7 @@ impl TestApp {
             backend,
             settings,
             _cleanup: cleanup,
+            _mail_dir: mail_dir,
         })
     }
 
@@ -144,6 +160,7 @@ impl TestApp {
             backend: self.backend,
             settings: self.settings.clone(),
             _cleanup: Cleanup::Shared,
+            _mail_dir: None,
         }
     }
 
@@ -470,6 +487,101 @@ pub fn orgs_without_admin(c: &mut DbConn) -> i64 {
         .count()
         .get_result(c)
         .unwrap()
+}
+
+/// The application on `backend` with its mail going to a real SMTP server of its own (see
+/// `smtp.rs`); `None` when PostgreSQL or `TEST_PYTHON` is not configured locally.
+#[allow(dead_code)]
+pub async fn spawn_with_sink(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<(TestApp, crate::smtp::SmtpSink)> {
+    if backend == Backend::Postgres {
+        postgres_url()?;
+    }
+    let sink = crate::smtp::SmtpSink::start()?;
+    let url = sink.url();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.mail.smtp_url = Some(url);
+        tweak(s)
+    })
+    .await?;
+    Some((app, sink))
+}
+
+/// Like `db_test!`, with a real SMTP server: `mail_test!(async fn name(app, sink) { ... })`,
+/// or `mail_test!(async fn name(app, sink) with |s| { ...settings... } { ... })`.
+#[macro_export]
+macro_rules! mail_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident, $sink:ident) $body:block) => {
+        $crate::mail_test!($(#[$meta])* async fn $name($app, $sink) with |_s| {} $body);
+    };
+    ($(#[$meta:meta])* async fn $name:ident($app:ident, $sink:ident) with |$s:ident| $tweak:block $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp, $sink: $crate::smtp::SmtpSink) $body
+
+            #[allow(unused_variables)]
+            fn tweak($s: &mut colabel::config::Settings) $tweak
+
+            $(#[$meta])*
+            #[actix_web::test]
+            async fn sqlite() {
+                if let Some((app, sink)) = $crate::helpers::spawn_with_sink($crate::helpers::Backend::Sqlite, tweak).await {
+                    body(app, sink).await;
+                }
+            }
+
+            $(#[$meta])*
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some((app, sink)) = $crate::helpers::spawn_with_sink($crate::helpers::Backend::Postgres, tweak).await {
+                    body(app, sink).await;
+                }
+            }
+        }
+    };
+}
+
+/// How long a test waits for a message.
+#[allow(dead_code)]
+pub const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Follows the newest verification link sent to `email` with `b` (the user's browser).
+#[allow(dead_code)]
+pub async fn verify_email(b: &Browser, sink: &crate::smtp::SmtpSink, email: &str) {
+    let deadline = std::time::Instant::now() + MAIL_WAIT;
+    let token = loop {
+        let found = sink
+            .to(email)
+            .into_iter()
+            .rev()
+            .find_map(|m| m.token_of("/email/verify"));
+        if let Some(t) = found {
+            break t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no verification link reached {email}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let res = b.post("/email/verify", &[("token", &token)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "verifying {email}");
+}
+
+/// The flash message (or the first alert) of a page.
+#[allow(dead_code)]
+pub fn flash_of(html: &str) -> String {
+    let Some(at) = html.find("class=\"flash") else {
+        return String::new();
+    };
+    let rest = &html[at..];
+    let start = rest.find('>').map_or(0, |i| i + 1);
+    let end = rest.find("</div>").unwrap_or(rest.len());
+    rest[start..end].to_string()
 }
 
 /// The Python interpreter of the test tools (`tests/requirements.txt`, installed by `.ci/run`

@@ -46,6 +46,10 @@ const LONG_PASSWORD: &str = "Use at most 72 bytes";
 const UNKNOWN_ACTION: &str = "Unknown settings action.";
 const UNKNOWN_TASK: &str = "Unknown task type.";
 const BAD_VISIBILITY: &str = "Visibility must be public or private.";
+const TYPE_INVITEE: &str = "Type the username or the email address of the person to invite.";
+const LINK_GONE: &str = "This link has expired or was already used.";
+const UNKNOWN_ANSWER: &str = "Unknown answer to an invitation.";
+const UNKNOWN_INVITATION_ACTION: &str = "Unknown invitation action.";
 const NO_KEY_NAME: &str = "Give the key a name";
 
 /// Routes whose accepted form answers 200 with a page instead of a 303: a new API key is
@@ -58,6 +62,8 @@ const ORG_ROLES: &[&str] = &["member", "admin"];
 const VISIBILITY: &[&str] = &["public", "private"];
 const SETTINGS_ACTIONS: &[&str] = &["profile", "password"];
 const UPDATE_DELETE: &[&str] = &["update", "delete"];
+const ANSWERS: &[&str] = &["accept", "decline"];
+const INVITATION_ACTIONS: &[&str] = &["resend", "cancel"];
 const TASK_TYPES: &[&str] = &[
     "segmentation-bitmap",
     "bboxes",
@@ -113,6 +119,12 @@ enum Kind {
     NewPassword,
     /// A password compared with the stored one; the message when it does not match.
     Secret(&'static str),
+    /// "Email or username" of a person to invite: an address (accepted when it is one), or
+    /// the username of an existing user (none of the hostile ones is).
+    Invitee,
+    /// A field of a form whose one-time link is not valid (the fixture has none): every
+    /// value is refused as a link that has expired or was used (410).
+    Gone,
 }
 
 /// Where an accepted value is stored, and the pages that show it. `{fresh}` is the case's
@@ -238,6 +250,111 @@ fn spec(pattern: &str) -> Option<Spec> {
             who: Who::Dave,
             empty: None,
             forms: vec![],
+        },
+        "/password/forgot" => Spec {
+            who: Who::Visitor,
+            empty: Some(No(422, BAD_EMAIL)),
+            forms: vec![Form {
+                base: vec![("email", "alice@example.com")],
+                fields: vec![field(
+                    "email",
+                    Email,
+                    "alice@example.com",
+                    No(422, BAD_EMAIL),
+                )],
+            }],
+        },
+        "/password/reset" => Spec {
+            who: Who::Visitor,
+            empty: Some(No(410, LINK_GONE)),
+            forms: vec![Form {
+                base: vec![("token", "nothing"), ("password", PASSWORD)],
+                fields: vec![
+                    field("token", Gone, "nothing", No(410, LINK_GONE)),
+                    field("password", Gone, PASSWORD, No(410, LINK_GONE)),
+                ],
+            }],
+        },
+        "/email/verify" => Spec {
+            who: Who::Visitor,
+            empty: Some(No(410, LINK_GONE)),
+            forms: vec![Form {
+                base: vec![("token", "nothing")],
+                fields: vec![field("token", Gone, "nothing", No(410, LINK_GONE))],
+            }],
+        },
+        "/invitation" => Spec {
+            who: Who::Bob,
+            empty: Some(No(400, MISSING)),
+            forms: vec![Form {
+                base: vec![("token", "nothing"), ("action", "accept")],
+                fields: vec![
+                    field("token", Owner, "nothing", No(404, NOT_FOUND)),
+                    field(
+                        "action",
+                        Choice(ANSWERS, UNKNOWN_ANSWER),
+                        "accept",
+                        No(400, MISSING),
+                    ),
+                ],
+            }],
+        },
+        "/settings/email/verify" => Spec {
+            who: Who::Carol,
+            empty: None,
+            forms: vec![],
+        },
+        "/settings/organizations/invitations/{id}" => Spec {
+            who: Who::Bob,
+            empty: Some(No(400, MISSING)),
+            forms: vec![Form {
+                base: vec![("action", "accept")],
+                fields: vec![field(
+                    "action",
+                    Choice(ANSWERS, UNKNOWN_ANSWER),
+                    "accept",
+                    No(400, MISSING),
+                )],
+            }],
+        },
+        "/{org}/settings/members/invitations" => Spec {
+            who: Who::Boss,
+            empty: Some(No(400, MISSING)),
+            forms: vec![Form {
+                base: vec![
+                    ("invitee", "alice"),
+                    ("role", "member"),
+                    ("default_role", "viewer"),
+                ],
+                fields: vec![
+                    field("invitee", Invitee, "alice", No(422, TYPE_INVITEE)),
+                    field(
+                        "role",
+                        Choice(ORG_ROLES, "Unknown organization role."),
+                        "member",
+                        No(400, MISSING),
+                    ),
+                    field(
+                        "default_role",
+                        Choice(DEFAULT_ROLES, "Unknown default dataset role."),
+                        "viewer",
+                        No(400, MISSING),
+                    ),
+                ],
+            }],
+        },
+        "/{org}/settings/members/invitations/{id}" => Spec {
+            who: Who::Boss,
+            empty: Some(No(400, MISSING)),
+            forms: vec![Form {
+                base: vec![("action", "resend")],
+                fields: vec![field(
+                    "action",
+                    Choice(INVITATION_ACTIONS, UNKNOWN_INVITATION_ACTION),
+                    "resend",
+                    No(400, MISSING),
+                )],
+            }],
         },
         "/settings" => Spec {
             who: Who::Carol,
@@ -749,6 +866,11 @@ fn expect(kind: Kind, value: &str) -> Expect {
         Kind::NewPassword if value.len() > 72 => No(422, LONG_PASSWORD),
         Kind::NewPassword => Yes,
         Kind::Secret(message) => No(422, message),
+        Kind::Invitee if t.is_empty() => No(422, TYPE_INVITEE),
+        Kind::Invitee if t.contains('@') && loose_email(t) => Yes,
+        Kind::Invitee if t.contains('@') => No(422, BAD_EMAIL),
+        Kind::Invitee => No(422, NO_USER),
+        Kind::Gone => No(410, LINK_GONE),
     }
 }
 

@@ -2,6 +2,8 @@
 //! PostgreSQL (see `db_test!`).
 
 mod helpers;
+#[path = "../support/smtp.rs"]
+mod smtp;
 
 mod accounts;
 mod api;
@@ -10,6 +12,9 @@ mod concurrency;
 mod datasets;
 mod hostile;
 mod instances;
+mod invitations;
+mod jobs;
+mod mail;
 mod matrix;
 mod openapi;
 mod orgs;

@@ -143,6 +143,7 @@ const OK: Expect = Expect::Status(200);
 const NOT_FOUND: Expect = Expect::Status(404);
 const FORBIDDEN: Expect = Expect::Status(403);
 const INVALID: Expect = Expect::Status(422);
+const GONE: Expect = Expect::Status(410);
 const TO_LOGIN: Expect = Expect::Redirect(String::new());
 
 fn redirect(to: impl Into<String>) -> Expect {
@@ -392,6 +393,53 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
                 redirect(format!("/{org}/settings/members")),
                 TO_LOGIN,
             ),
+        )],
+        // Links sent by email: usable by anyone who has one; a bad token is "gone".
+        ("GET", "/password/forgot") => vec![one(pattern.into(), vec![], OK)],
+        ("POST", "/password/forgot") => {
+            vec![one(pattern.into(), form(&[("email", "")]), INVALID)]
+        }
+        ("GET", "/password/reset") | ("GET", "/email/verify") => {
+            vec![one(format!("{pattern}?token=nothing"), vec![], GONE)]
+        }
+        ("POST", "/password/reset") => vec![one(
+            pattern.into(),
+            form(&[("token", "nothing"), ("password", "x")]),
+            GONE,
+        )],
+        ("POST", "/email/verify") => {
+            vec![one(pattern.into(), form(&[("token", "nothing")]), GONE)]
+        }
+        ("GET", "/invitation") => {
+            vec![one("/invitation?token=nothing".into(), vec![], NOT_FOUND)]
+        }
+        ("POST", "/invitation") => vec![one(
+            pattern.into(),
+            form(&[("token", "nothing"), ("action", "accept")]),
+            login_or(NOT_FOUND),
+        )],
+        ("POST", "/settings/email/verify") => {
+            vec![one(pattern.into(), vec![], login_or(redirect("/")))]
+        }
+        ("POST", "/settings/organizations/invitations/{id}") => vec![one(
+            "/settings/organizations/invitations/999999".into(),
+            form(&[("action", "accept")]),
+            login_or(NOT_FOUND),
+        )],
+        ("POST", "/{org}/settings/members/invitations") => vec![one(
+            format!("/{org}/settings/members/invitations"),
+            form(&[
+                ("invitee", ""),
+                ("role", "member"),
+                ("default_role", "none"),
+            ]),
+            org_expect(actor, OrgAction::Manage, INVALID, TO_LOGIN),
+        )],
+        ("POST", "/{org}/settings/members/invitations/{id}") => vec![one(
+            // No such invitation: administrators are told so, members are refused first.
+            format!("/{org}/settings/members/invitations/999999"),
+            form(&[("action", "resend")]),
+            org_expect(actor, OrgAction::Manage, NOT_FOUND, TO_LOGIN),
         )],
         _ if pattern.starts_with("/{owner}/{dataset}") => DATASETS
             .iter()

@@ -37,6 +37,8 @@ pub struct Colabel {
     child: Child,
     base: String,
     log: SharedLog,
+    /// The folder of `.eml` files when the caller configured no mail.
+    _mail_dir: Option<tempfile::TempDir>,
 }
 
 impl Colabel {
@@ -69,6 +71,13 @@ impl Colabel {
         ];
         for (k, v) in defaults.iter().chain(env) {
             cmd.env(k, v);
+        }
+        // Messages go to a folder of the test's own unless it configured mail itself.
+        let configured = |name: &str| env.iter().any(|(k, _)| *k == name);
+        let mail_dir = (!configured("COLABEL_SMTP_URL") && !configured("COLABEL_MAIL_DIR"))
+            .then(|| tempfile::tempdir().expect("a mail folder"));
+        if let Some(dir) = &mail_dir {
+            cmd.env("COLABEL_MAIL_DIR", dir.path());
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -104,6 +113,7 @@ impl Colabel {
             child,
             base: String::new(),
             log,
+            _mail_dir: mail_dir,
         };
         let Some(line) = process.wait_for_line(
             |l| l.contains("Colabel listening on http://"),

@@ -73,6 +73,8 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     _cleanup: Cleanup,
+    /// The folder of `.eml` files when no SMTP server is configured.
+    _mail_dir: Option<tempfile::TempDir>,
 }
 
 #[allow(dead_code)]
@@ -124,6 +126,14 @@ fn test_settings(database_url: String) -> Settings {
 impl TestApp {
     /// Starts Colabel on `backend`; `None` when PostgreSQL is not configured locally.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with the settings changed by `tweak` (an SMTP server).
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
@@ -147,12 +157,21 @@ impl TestApp {
                 (url, Cleanup::Schema { admin_url, schema })
             }
         };
-        let app = Application::build(test_settings(url)).expect("application starts");
+        let mut settings = test_settings(url);
+        tweak(&mut settings);
+        let mail_dir = (settings.mail.smtp_url.is_none() && settings.mail.dir.is_none())
+            .then(|| tempfile::tempdir().expect("a mail folder"));
+        if let Some(dir) = &mail_dir {
+            settings.mail.dir = Some(dir.path().to_path_buf());
+        }
+        settings.jobs.poll = Duration::from_millis(100);
+        let app = Application::build(settings).expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         Some(TestApp {
             base,
             _cleanup: cleanup,
+            _mail_dir: mail_dir,
         })
     }
 }

@@ -7,6 +7,8 @@
 //! - `keyboard`: the menus and the new-dataset popup with the keyboard alone; error messages
 //!   tied to their fields.
 //! - `pages`: the other pages an administrator reaches label their fields and fit the screen.
+//! - `invitation`: an administrator invites an email address; the invitee follows the link
+//!   from the received message (a real SMTP server), signs up, verifies and joins.
 //!
 //! Each test starts Colabel on a loopback port with a fresh database, a chromedriver of its own
 //! on a free loopback port, and headless Chromium; browser tests run one at a time. Without
@@ -18,7 +20,10 @@
 
 mod api_keys;
 mod harness;
+mod invitation;
 mod keyboard;
 mod no_javascript;
 mod pages;
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod walkthrough;
