@@ -14,9 +14,13 @@
 //! | `COLABEL_SESSION_IDLE_SECS` | `86400` (1 day) | a session unused this long ends |
 //! | `COLABEL_SESSION_MAX_SECS` | `1209600` (14 days) | a session ends this long after login |
 //! | `COLABEL_DB_TIMEOUT_SECS` | `10` | how long a request waits for a database connection, and on SQLite for the write lock, before it answers 503 |
+//! | `COLABEL_TRUSTED_PROXIES` | empty | addresses and CIDR ranges (IPv4, IPv6; comma- or space-separated) of the proxies whose `X-Forwarded-For`, `-Proto` and `-Host` are believed |
+//! | `COLABEL_SWEEP_SECS` | `600` | how often each instance deletes expired sessions and spent login throttles |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::time::Duration;
+
+use crate::client::TrustedProxies;
 
 /// Everything the application needs to start, with no global state.
 #[derive(Clone, Debug)]
@@ -39,6 +43,10 @@ pub struct Settings {
     /// How long a request waits for a pooled connection (and, on SQLite, for the write
     /// lock) before the database counts as unavailable (503).
     pub db_timeout: Duration,
+    /// The load balancers and reverse proxies in front of Colabel (`crate::client`).
+    pub trusted_proxies: TrustedProxies,
+    /// How often expired sessions and spent throttle counters are deleted.
+    pub sweep_every: Duration,
 }
 
 /// A configuration value that cannot be used; the message names the variable.
@@ -106,6 +114,11 @@ impl Settings {
             db_timeout: Duration::from_secs(
                 parse(&lookup, "COLABEL_DB_TIMEOUT_SECS", 10u64)?.max(1),
             ),
+            trusted_proxies: TrustedProxies::parse(
+                &lookup("COLABEL_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError(format!("COLABEL_TRUSTED_PROXIES: {e}")))?,
+            sweep_every: Duration::from_secs(parse(&lookup, "COLABEL_SWEEP_SECS", 600u64)?.max(1)),
         })
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! Layers, with arrows only downwards:
 //! - `routes` (the URL scheme) and `startup` (the server) on top;
+//! - `client`: who is on the other end of a request (address, scheme, host behind trusted
+//!   proxies), for every surface;
 //! - `html`: the HTML surface (handlers, pages, sessions, CSRF, error pages);
 //! - `app`: the use cases, the principal and the domain errors, one per action;
 //! - `models`: persistence, plain functions over a connection; `auth`: password hashing and
@@ -11,6 +13,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -10,6 +10,7 @@
 //! ms without, 12-35 ms in 6 of 7 rounds with). A login that finds a thread idle is never
 //! delayed; only queued ones wait for the rest.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
 
@@ -51,6 +52,8 @@ pub struct Hasher {
     /// A hash of a random password at the same cost: verifying against it makes a login for
     /// an unknown account take as long as one with a wrong password.
     dummy: Arc<String>,
+    /// How many passwords were checked (bcrypt verifications run), for tests and metrics.
+    verified: Arc<AtomicU64>,
 }
 
 impl Hasher {
@@ -59,8 +62,10 @@ impl Hasher {
         let dummy = bcrypt::hash(crate::auth::random_token(24), cost)?;
         let (jobs, queue) = sync_channel::<Job>(QUEUE);
         let queue = Arc::new(std::sync::Mutex::new(queue));
+        let verified = Arc::new(AtomicU64::new(0));
         for i in 0..threads.max(1) {
             let queue = queue.clone();
+            let counter = verified.clone();
             std::thread::Builder::new()
                 .name(format!("bcrypt-{i}"))
                 .spawn(move || {
@@ -82,8 +87,9 @@ impl Hasher {
                                     .send(bcrypt::hash(password, cost).map_err(|e| e.to_string()));
                             }
                             Ok(Job::Verify(password, hash, reply)) => {
-                                let _ =
-                                    reply.send(bcrypt::verify(password, &hash).unwrap_or(false));
+                                let ok = bcrypt::verify(password, &hash).unwrap_or(false);
+                                counter.fetch_add(1, Ordering::Relaxed);
+                                let _ = reply.send(ok);
                             }
                             // Every Hasher is gone: the application is stopping.
                             Err(_) => return,
@@ -101,7 +107,13 @@ impl Hasher {
         Ok(Hasher {
             jobs,
             dummy: Arc::new(dummy),
+            verified,
         })
+    }
+
+    /// How many passwords have been checked so far.
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(Ordering::Relaxed)
     }
 
     fn submit(&self, job: Job) -> Result<(), HashError> {

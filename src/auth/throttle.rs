@@ -13,6 +13,8 @@ use crate::schema::login_throttle;
 /// Failed attempts allowed within one window before sign-in is refused.
 pub const ACCOUNT_LIMIT: i32 = 5;
 pub const ADDRESS_LIMIT: i32 = 30;
+/// Attempts at one account from all addresses together (not enforced yet).
+pub const ACCOUNT_CEILING: i32 = 100;
 pub const WINDOW_MINUTES: i64 = 15;
 
 /// The throttle keys of one attempt.
