@@ -1,8 +1,8 @@
 //! The route table: the whole URL scheme of Colabel on one screen. Fixed paths come first;
 //! the account paths (`/{owner}`, `/{owner}/{dataset}`) last, which is why their first
 //! segments are reserved words that no username may take (and dataset names cannot be
-//! `settings`, `members`, ...). [`ROUTES`] lists every (method, path) pair, so tests can
-//! check that each one is covered by the authorization matrix.
+//! `settings`, `members`, ...). [`ROUTES`] lists every (method, path) pair, HEAD beside each
+//! GET, so tests can check that each one is covered by the authorization matrix.
 
 use actix_web::web;
 
@@ -10,18 +10,32 @@ use crate::html::{accounts, assets, datasets, home, orgs, profiles, settings};
 
 macro_rules! route_table {
     ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
-        /// Every (method, path pattern) the application answers.
-        pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)*];
+        /// Every (method, path pattern) the application answers; each GET answers HEAD too.
+        pub const ROUTES: &[(&str, &str)] = route_table!(@list [] $($($method $path,)+)*);
 
-        /// Registers every route; one resource per path, one route per method.
+        /// Registers every route; one resource per path, one route per method (and HEAD,
+        /// by the same handler, beside each GET: actix sends its headers without the body).
         pub fn routes(cfg: &mut web::ServiceConfig) {
-            $(cfg.service(web::resource($path)$(.route(route_table!(@$method).to($handler)))+);)*
+            $(
+                let resource = web::resource($path);
+                $(let resource = route_table!(@route resource $method $handler);)+
+                cfg.service(resource);
+            )*
         }
     };
-    (@GET) => { web::get() };
-    (@POST) => { web::post() };
-    (@PATCH) => { web::patch() };
-    (@DELETE) => { web::delete() };
+    (@list [$($done:tt)*]) => { &[$($done)*] };
+    (@list [$($done:tt)*] GET $path:literal, $($rest:tt)*) => {
+        route_table!(@list [$($done)* ("GET", $path), ("HEAD", $path),] $($rest)*)
+    };
+    (@list [$($done:tt)*] $method:ident $path:literal, $($rest:tt)*) => {
+        route_table!(@list [$($done)* (stringify!($method), $path),] $($rest)*)
+    };
+    (@route $r:ident GET $handler:expr) => {
+        $r.route(web::get().to($handler)).route(web::head().to($handler))
+    };
+    (@route $r:ident POST $handler:expr) => { $r.route(web::post().to($handler)) };
+    (@route $r:ident PATCH $handler:expr) => { $r.route(web::patch().to($handler)) };
+    (@route $r:ident DELETE $handler:expr) => { $r.route(web::delete().to($handler)) };
 }
 
 route_table! {

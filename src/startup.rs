@@ -2,16 +2,17 @@
 //! Tests call [`Application::build`] with their own settings on port 0.
 
 use std::net::TcpListener;
-use std::time::Duration;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
 use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
 use actix_web::cookie::{time, Key, SameSite};
-use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, Logger};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, Logger, Next};
 use actix_web::{web, App, HttpServer};
 
-use crate::app::{App as Colabel, DomainError};
+use crate::app::App as Colabel;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::Db;
@@ -80,11 +81,13 @@ impl Application {
         };
         let store = DbSessionStore::new(db.clone(), settings.session_idle, settings.session_max);
         let data = web::Data::new(state.clone());
+        let trusted = web::Data::new(settings.trusted_proxies.clone());
         let max_age = time::Duration::seconds(settings.session_max.as_secs() as i64);
         let secure = settings.secure_cookies;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(trusted.clone())
                 .app_data(form_config())
                 .app_data(query_config())
                 .app_data(path_config())
@@ -97,6 +100,7 @@ impl Application {
                     ErrorHandlers::new()
                         .default_handler(crate::html::error_pages::render_error_page),
                 )
+                .wrap(from_fn(crate::html::layout::no_store))
                 .wrap(
                     SessionMiddleware::builder(store.clone(), key.clone())
                         .cookie_name(SESSION_COOKIE.into())
@@ -112,14 +116,17 @@ impl Application {
                         .build(),
                 )
                 .wrap(security_headers())
-                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .wrap(from_fn(strict_transport_security))
+                .wrap(request_log())
+                // First of all: who the client is, for everything above (the log included).
+                .wrap(from_fn(crate::client::derive))
         })
         .workers(settings.workers)
         .worker_max_blocking_threads(settings.blocking_threads)
         .listen(listener)
         .map_err(|e| StartError(e.to_string()))?
         .run();
-        spawn_session_sweeper(db);
+        spawn_sweeper(state.clone());
         Ok(Application {
             server,
             port,
@@ -149,23 +156,47 @@ fn security_headers() -> DefaultHeaders {
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
-/// Deletes expired sessions every ten minutes.
-fn spawn_session_sweeper(db: Db) {
+/// One line per request, naming the client as `crate::client` derived it (behind a trusted
+/// proxy, the address it forwarded for).
+fn request_log() -> Logger {
+    Logger::new(r#"%{client}xi "%r" %s %b %Dms"#).custom_request_replace("client", |req| {
+        crate::client::of(req.request()).ip.to_string()
+    })
+}
+
+/// `Strict-Transport-Security` on every answer over HTTPS (at Colabel or at a trusted proxy)
+/// when cookies are secure; never over plain http, where browsers must ignore it (RFC 6797).
+async fn strict_transport_security(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let secure = req
+        .app_data::<web::Data<Colabel>>()
+        .is_some_and(|app| app.settings.secure_cookies);
+    let https = crate::client::of(req.request()).is_https();
+    let mut res = next.call(req).await?;
+    if secure && https {
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    Ok(res)
+}
+
+/// Sweeps expired sessions and spent throttle counters every `COLABEL_SWEEP_SECS`, the first
+/// time after a random part of that, so that instances started together do not sweep
+/// together (they could: each batch takes rows no other sweep holds).
+fn spawn_sweeper(app: Colabel) {
     actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+        let every = app.settings.sweep_every;
+        let first = every.mul_f64(rand::random::<f64>());
+        actix_web::rt::time::sleep(first).await;
+        let mut tick = actix_web::rt::time::interval(every);
         loop {
             tick.tick().await;
-            let db = db.clone();
-            let swept = web::block(move || -> Result<usize, DomainError> {
-                let now = chrono::Utc::now().naive_utc();
-                Ok(crate::models::sessions::sweep_expired(
-                    &mut *db.get()?,
-                    now,
-                )?)
-            })
-            .await;
-            if let Ok(Err(e)) = swept {
-                log::warn!("session sweep: {e}");
+            if let Err(e) = crate::app::sweep::run(&app).await {
+                log::warn!("sweep: {e}");
             }
         }
     });

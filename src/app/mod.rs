@@ -9,11 +9,13 @@
 //! a connection and check the same permissions. Nothing here knows HTTP.
 
 pub mod accounts;
+pub mod attempts;
 mod authz;
 pub mod datasets;
 pub mod error;
 pub mod orgs;
 pub mod principal;
+pub mod sweep;
 
 pub use error::{Conflict, Denied, DomainError, FieldErrors, Joining};
 pub use principal::{Principal, Via};
@@ -46,5 +48,13 @@ impl App {
         })
         .await
         .map_err(|e| DomainError::Internal(format!("database thread: {e}")))?
+    }
+
+    /// Whether the database answers, and on SQLite is still the file opened at start.
+    pub async fn health(&self) -> Result<(), DomainError> {
+        if let Some(problem) = self.db.file_problem() {
+            return Err(DomainError::Unavailable(problem));
+        }
+        self.run(|c| Ok(crate::db::ping(c)?)).await
     }
 }

@@ -1,6 +1,7 @@
 //! `/settings`: the user's profile and password.
 
 use actix_session::Session;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -8,10 +9,11 @@ use serde::Deserialize;
 use crate::app::accounts::{self as uc, ChangePassword, UpdateProfile};
 use crate::app::orgs::menu;
 use crate::app::{DomainError, FieldErrors, Principal};
+use crate::client::ClientInfo;
 use crate::db::write_tx;
 use crate::html::error::HtmlError;
-use crate::html::layout::{flash_success, form_errors, invalid, ok, redirect, Layout};
-use crate::html::State;
+use crate::html::layout::{flash_success, form_errors, ok, redirect, render, Layout};
+use crate::html::{session, State};
 
 #[derive(Template)]
 #[template(path = "settings/profile.html")]
@@ -60,6 +62,7 @@ pub async fn update(
     state: State,
     session: Session,
     user: Principal,
+    client: ClientInfo,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, HtmlError> {
     let form = form.into_inner();
@@ -85,12 +88,13 @@ pub async fn update(
             let cmd = ChangePassword {
                 current: form.current_password,
                 new: form.new_password,
+                client: client.ip,
             };
             match uc::change_password(&state, &p, cmd).await {
                 Ok(()) => {
-                    // Every session of the user is gone, this one included; a new id keeps
-                    // this browser signed in.
-                    session.renew();
+                    // Every session of the user is gone, this one included; a new session
+                    // (new id, new CSRF token) keeps this browser signed in.
+                    session::start(&session, &user)?;
                     flash_success(
                         &session,
                         "Your password was changed. Other sessions were signed out.",
@@ -102,9 +106,20 @@ pub async fn update(
         }
         _ => return Err(HtmlError::bad_request("Unknown settings action.")),
     };
-    let errors = form_errors(refused, |e| {
-        matches!(e, DomainError::Conflict(_))
-            .then(|| ("email", "Another account uses this email.".into()))
+    let status = match refused {
+        DomainError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let errors = form_errors(refused, |e| match e {
+        DomainError::Conflict(_) => Some(("email", "Another account uses this email.".into())),
+        DomainError::Throttled { minutes } => Some((
+            "current_password",
+            format!(
+                "Too many wrong passwords. Try again in {minutes} minute{}.",
+                if *minutes == 1 { "" } else { "s" }
+            ),
+        )),
+        _ => None,
     })?;
     let p = user.clone();
     let (nav, profile) = state
@@ -118,12 +133,15 @@ pub async fn update(
             form.email.trim().to_string(),
         )
     };
-    invalid(&ProfilePage {
-        ctx: Layout::new(&session, Some(&user), nav, "Settings"),
-        tab: "profile",
-        username: profile.username,
-        display_name,
-        email,
-        errors,
-    })
+    render(
+        status,
+        &ProfilePage {
+            ctx: Layout::new(&session, Some(&user), nav, "Settings"),
+            tab: "profile",
+            username: profile.username,
+            display_name,
+            email,
+            errors,
+        },
+    )
 }
