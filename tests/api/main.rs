@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod balancer;
 mod concurrency;
 mod datasets;
 mod growth;
