@@ -174,4 +174,21 @@ mod tests {
         let chosen = with(&[("COLABEL_WORKERS", "32"), ("COLABEL_POOL_SIZE", "8")]);
         assert_eq!(chosen.pool_size, 8, "an explicit size wins");
     }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        assert!(with(&[]).trusted_proxies.is_empty(), "none by default");
+        let s = with(&[("COLABEL_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]);
+        assert!(s.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(s.trusted_proxies.contains("::1".parse().unwrap()));
+        let err = Settings::from_lookup(|n| {
+            (n == "COLABEL_TRUSTED_PROXIES").then(|| "10.0.0.0/8 nginx".to_string())
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("COLABEL_TRUSTED_PROXIES: \"nginx\""),
+            "{err}"
+        );
+    }
 }

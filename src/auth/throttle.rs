@@ -9,7 +9,8 @@
 //!   slows a guesser without locking the owner out from elsewhere;
 //! - the target from every address together (`user:7`): [`ACCOUNT_CEILING`], much higher, for
 //!   guessing spread over many addresses;
-//! - the client address, whatever the target (`ip:203.0.113.9`): [`ADDRESS_LIMIT`].
+//! - the client address, whatever the target (`ip:203.0.113.9`; an IPv6 client by its /64
+//!   network, all of which one subscriber can use): [`ADDRESS_LIMIT`].
 
 use std::net::IpAddr;
 
@@ -59,7 +60,7 @@ impl Keys {
                 hex::encode(Sha256::digest(id.as_bytes()))
             ),
         };
-        let address = format!("ip:{client}");
+        let address = format!("ip:{}", scope_of(client));
         let mut keys = vec![format!("{target}|{address}"), target, address];
         // One order for every attempt: two attempts sharing keys lock them in the same
         // order, so PostgreSQL never finds them deadlocked.
@@ -74,6 +75,19 @@ impl Keys {
             ADDRESS_LIMIT
         } else {
             ACCOUNT_CEILING
+        }
+    }
+}
+
+/// The address a client is counted as: an IPv4 address, or the /64 network of an IPv6
+/// address (one subscriber's network: a client can pick any address in it).
+fn scope_of(client: IpAddr) -> String {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
         }
     }
 }
@@ -200,6 +214,11 @@ mod tests {
                 ("user:7|ip:203.0.113.9", ACCOUNT_LIMIT),
             ]
         );
+        // Every address of one IPv6 /64 is one client.
+        let a = Keys::new(Target::Account(7), "2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = Keys::new(Target::Account(7), "2001:db8:1:2:bbbb::9".parse().unwrap());
+        assert_eq!(a, b);
+        assert!(a.0.contains(&"ip:2001:db8:1:2::/64".to_string()), "{a:?}");
         let unknown = Keys::new(Target::UnknownLogin("Ghost"), "::1".parse().unwrap());
         assert_eq!(
             unknown,
