@@ -118,7 +118,8 @@ impl Application {
                 .wrap(security_headers())
                 .wrap(from_fn(strict_transport_security))
                 .wrap(request_log())
-                // First of all: who the client is, for everything above (the log included).
+                // Wrapped last, so it runs first: who the client is, for every middleware
+                // above (the request log included).
                 .wrap(from_fn(crate::client::derive))
         })
         .workers(settings.workers)
