@@ -26,10 +26,14 @@
 //! | `COLABEL_JOB_RETRY_MAX_SECS` | `3600` | the longest delay between two attempts |
 //! | `COLABEL_JOB_MAX_ATTEMPTS` | `10` | attempts before a job is marked failed |
 //! | `COLABEL_JOB_LEASE_SECS` | `120` | a claimed job whose worker has not finished it by then (it died) is claimed again |
+//! | `COLABEL_TRUSTED_PROXIES` | empty | addresses and CIDR ranges (IPv4, IPv6; comma- or space-separated) of the proxies whose `X-Forwarded-For`, `-Proto` and `-Host` are believed |
+//! | `COLABEL_SWEEP_SECS` | `600` | how often each instance deletes expired sessions and spent login throttles |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::client::TrustedProxies;
 
 /// Everything the application needs to start, with no global state.
 #[derive(Clone, Debug)]
@@ -52,6 +56,10 @@ pub struct Settings {
     /// How long a request waits for a pooled connection (and, on SQLite, for the write
     /// lock) before the database counts as unavailable (503).
     pub db_timeout: Duration,
+    /// The load balancers and reverse proxies in front of Colabel (`crate::client`).
+    pub trusted_proxies: TrustedProxies,
+    /// How often expired sessions and spent throttle counters are deleted.
+    pub sweep_every: Duration,
     /// Where email goes, and what links in it start with.
     pub mail: MailSettings,
     /// The durable job queue's worker.
@@ -148,6 +156,11 @@ impl Settings {
             db_timeout: Duration::from_secs(
                 parse(&lookup, "COLABEL_DB_TIMEOUT_SECS", 10u64)?.max(1),
             ),
+            trusted_proxies: TrustedProxies::parse(
+                &lookup("COLABEL_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError(format!("COLABEL_TRUSTED_PROXIES: {e}")))?,
+            sweep_every: Duration::from_secs(parse(&lookup, "COLABEL_SWEEP_SECS", 600u64)?.max(1)),
             mail: MailSettings {
                 smtp_url: lookup("COLABEL_SMTP_URL").filter(|v| !v.trim().is_empty()),
                 from: lookup("COLABEL_MAIL_FROM")
@@ -239,5 +252,22 @@ mod tests {
         assert_eq!(big.pool_size, 32 * 3 + 4);
         let chosen = with(&[("COLABEL_WORKERS", "32"), ("COLABEL_POOL_SIZE", "8")]);
         assert_eq!(chosen.pool_size, 8, "an explicit size wins");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        assert!(with(&[]).trusted_proxies.is_empty(), "none by default");
+        let s = with(&[("COLABEL_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]);
+        assert!(s.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(s.trusted_proxies.contains("::1".parse().unwrap()));
+        let err = Settings::from_lookup(|n| {
+            (n == "COLABEL_TRUSTED_PROXIES").then(|| "10.0.0.0/8 nginx".to_string())
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("COLABEL_TRUSTED_PROXIES: \"nginx\""),
+            "{err}"
+        );
     }
 }

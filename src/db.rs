@@ -236,6 +236,28 @@ pub struct Db {
     pub pool: r2d2::Pool<Manager>,
     pub backend: Backend,
     pub queries: QueryCounter,
+    /// SQLite: the file opened at start, so that [`Db::file_problem`] can tell it is gone.
+    file: Option<FileIdentity>,
+}
+
+/// Which file a path named when the pool was opened (device and inode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileIdentity {
+    path: String,
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &str) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path)?;
+        Ok(FileIdentity {
+            path: path.to_string(),
+            device: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
 }
 
 impl Db {
@@ -261,6 +283,12 @@ impl Db {
             log::warn!("{problem}");
         }
         drop(first);
+        let file = match &backend {
+            Backend::Sqlite(path) => {
+                Some(FileIdentity::of(path).map_err(|e| format!("SQLite {path}: {e}"))?)
+            }
+            Backend::Postgres(_) => None,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -273,7 +301,23 @@ impl Db {
             pool,
             backend,
             queries,
+            file,
         })
+    }
+
+    /// SQLite: why the database file is not the one opened at start (deleted, or replaced
+    /// by another file), when it is not. Open connections keep writing to a deleted file
+    /// without an error, and everything is lost at the next start.
+    pub fn file_problem(&self) -> Option<String> {
+        let opened = self.file.as_ref()?;
+        match FileIdentity::of(&opened.path) {
+            Ok(now) if now == *opened => None,
+            Ok(_) => Some(format!(
+                "the SQLite file {} was replaced by another file",
+                opened.path
+            )),
+            Err(e) => Some(format!("the SQLite file {} is gone: {e}", opened.path)),
+        }
     }
 
     pub fn get(&self) -> Result<PooledConn, r2d2::Error> {

@@ -6,6 +6,8 @@
 //!   `mail`) and calls the use cases of its housekeeping;
 //! - `html`: the HTML surface (handlers, pages, sessions, CSRF, error pages), and `api`: the
 //!   JSON surface (API keys, the Segments.ai SDK's paths, Colabel's own endpoints);
+//! - `client`: who is on the other end of a request (address, scheme, host behind trusted
+//!   proxies), for every surface;
 //! - `app`: the use cases, the principal and the domain errors, one per action; they compose
 //!   messages (`mail`) and queue them (`jobs::enqueue`) in their transaction;
 //! - `models`: persistence, plain functions over a connection; `auth`: password hashing and
@@ -16,6 +18,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -5,8 +5,8 @@
 //! Fixed HTML paths come before the account paths (`/{owner}`, `/{owner}/{dataset}`), which
 //! is why their first segments are reserved words that no username may take (and dataset
 //! names cannot be `settings`, `members`, ...). [`ROUTES`] and [`API_ROUTES`] list every
-//! (method, path) pair, so tests can check that each one is covered by the authorization
-//! matrices.
+//! (method, path) pair, HEAD beside each GET, so tests can check that each one is covered by
+//! the authorization matrices.
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -18,34 +18,47 @@ use crate::html::{
 
 macro_rules! route_table {
     ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
-        /// Every (method, path pattern) of the HTML pages.
-        pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)*];
+        /// Every (method, path pattern) of the HTML pages; each GET answers HEAD too.
+        pub const ROUTES: &[(&str, &str)] = route_table!(@list [] $($($method $path,)+)*);
 
-        /// Registers every HTML route; one resource per path, one route per method.
+        /// Registers every HTML route; one resource per path, one route per method (and
+        /// HEAD, by the same handler, beside each GET: actix sends its headers without the
+        /// body).
         pub fn routes(cfg: &mut web::ServiceConfig) {
-            $(cfg.service(web::resource($path)$(.route(route_table!(@$method).to($handler)))+);)*
+            $(
+                let resource = web::resource($path);
+                $(let resource = route_table!(@route resource $method $handler);)+
+                cfg.service(resource);
+            )*
         }
     };
-    (@GET) => { web::get() };
-    (@POST) => { web::post() };
-    (@PATCH) => { web::patch() };
-    (@DELETE) => { web::delete() };
+    (@list [$($done:tt)*]) => { &[$($done)*] };
+    (@list [$($done:tt)*] GET $path:literal, $($rest:tt)*) => {
+        route_table!(@list [$($done)* ("GET", $path), ("HEAD", $path),] $($rest)*)
+    };
+    (@list [$($done:tt)*] $method:ident $path:literal, $($rest:tt)*) => {
+        route_table!(@list [$($done)* (stringify!($method), $path),] $($rest)*)
+    };
+    (@route $r:ident GET $handler:expr) => {
+        $r.route(web::get().to($handler)).route(web::head().to($handler))
+    };
+    (@route $r:ident POST $handler:expr) => { $r.route(web::post().to($handler)) };
+    (@route $r:ident PATCH $handler:expr) => { $r.route(web::patch().to($handler)) };
+    (@route $r:ident DELETE $handler:expr) => { $r.route(web::delete().to($handler)) };
 }
 
 macro_rules! api_table {
     ($($path:literal => { $($method:ident $handler:expr),+ $(,)? }),* $(,)?) => {
-        /// Every (method, path) of the JSON API, as the SDK writes the path.
+        /// Every (method, path) of the JSON API, as the SDK writes the path (each GET also
+        /// answers HEAD, and every path OPTIONS).
         pub const API_ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)*];
 
         /// Registers every API resource, at its path with and without the trailing slash,
-        /// with the API's middleware and JSON error answers; `HEAD` wherever `GET` is.
+        /// with the API's middleware and JSON error answers.
         pub fn api_routes(cfg: &mut web::ServiceConfig) {
             $({
-                let mut resource = web::resource(both_slashes($path))
-                    $(.route(route_table!(@$method).to($handler)))+;
-                for head in [$(api_table!(@head $method $handler)),+].into_iter().flatten() {
-                    resource = resource.route(head);
-                }
+                let resource = web::resource(both_slashes($path));
+                $(let resource = route_table!(@route resource $method $handler);)+
                 let allow = allowed(&[$(stringify!($method)),+]);
                 cfg.service(
                     resource
@@ -66,8 +79,6 @@ macro_rules! api_table {
             }
         }
     };
-    (@head GET $handler:expr) => { Some(web::head().to($handler)) };
-    (@head $method:ident $handler:expr) => { None };
 }
 
 /// The address spaces that belong to the API alone (no HTML page lives there): what no

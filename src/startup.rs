@@ -4,16 +4,17 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
 use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
 use actix_web::cookie::{time, Key, SameSite};
-use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, Logger};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, Logger, Next};
 use actix_web::{web, App, HttpServer};
 
-use crate::app::{App as Colabel, DomainError, Mailing};
+use crate::app::{App as Colabel, Mailing};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::Db;
@@ -112,6 +113,7 @@ impl Application {
         };
         let store = DbSessionStore::new(db.clone(), settings.session_idle, settings.session_max);
         let data = web::Data::new(state.clone());
+        let trusted = web::Data::new(settings.trusted_proxies.clone());
         let max_age = time::Duration::seconds(settings.session_max.as_secs() as i64);
         let secure = settings.secure_cookies;
         let server = HttpServer::new(move || {
@@ -131,6 +133,7 @@ impl Application {
                     ErrorHandlers::new()
                         .default_handler(crate::html::error_pages::render_error_page),
                 )
+                .wrap(from_fn(crate::html::layout::no_store))
                 .wrap(
                     SessionMiddleware::builder(store.clone(), key.clone())
                         .cookie_name(SESSION_COOKIE.into())
@@ -147,20 +150,22 @@ impl Application {
                 );
             App::new()
                 .app_data(data.clone())
+                .app_data(trusted.clone())
                 .configure(crate::routes::api_routes)
                 .service(html)
                 .wrap(security_headers())
-                .wrap(
-                    Logger::new(r#"%a "%{request}xi" %s %b %Dms"#)
-                        .custom_request_replace("request", redacted_request_line),
-                )
+                .wrap(from_fn(strict_transport_security))
+                .wrap(request_log())
+                // Wrapped last, so it runs first: who the client is, for every middleware
+                // above (the request log included).
+                .wrap(from_fn(crate::client::derive))
         })
         .workers(settings.workers)
         .worker_max_blocking_threads(settings.blocking_threads)
         .listen(listener)
         .map_err(|e| StartError(e.to_string()))?
         .run();
-        spawn_session_sweeper(db);
+        spawn_sweeper(state.clone());
         Ok(Application {
             server,
             port,
@@ -280,23 +285,51 @@ fn security_headers() -> DefaultHeaders {
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
-/// Deletes expired sessions every ten minutes.
-fn spawn_session_sweeper(db: Db) {
+/// One line per request, naming the client as `crate::client` derived it (behind a trusted
+/// proxy, the address it forwarded for).
+/// One line per request: the client (behind trusted proxies), the request line with any
+/// token in the query hidden, the status, size and time.
+fn request_log() -> Logger {
+    Logger::new(r#"%{client}xi "%{request}xi" %s %b %Dms"#)
+        .custom_request_replace("client", |req| {
+            crate::client::of(req.request()).ip.to_string()
+        })
+        .custom_request_replace("request", redacted_request_line)
+}
+
+/// `Strict-Transport-Security` on every answer over HTTPS (at Colabel or at a trusted proxy)
+/// when cookies are secure; never over plain http, where browsers must ignore it (RFC 6797).
+async fn strict_transport_security(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let secure = req
+        .app_data::<web::Data<Colabel>>()
+        .is_some_and(|app| app.settings.secure_cookies);
+    let https = crate::client::of(req.request()).is_https();
+    let mut res = next.call(req).await?;
+    if secure && https {
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    Ok(res)
+}
+
+/// Sweeps expired sessions and spent throttle counters every `COLABEL_SWEEP_SECS`, the first
+/// time after a random part of that, so that instances started together do not sweep
+/// together (they could: each batch takes rows no other sweep holds).
+fn spawn_sweeper(app: Colabel) {
     actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+        let every = app.settings.sweep_every;
+        let first = every.mul_f64(rand::random::<f64>());
+        actix_web::rt::time::sleep(first).await;
+        let mut tick = actix_web::rt::time::interval(every);
         loop {
             tick.tick().await;
-            let db = db.clone();
-            let swept = web::block(move || -> Result<usize, DomainError> {
-                let now = chrono::Utc::now().naive_utc();
-                Ok(crate::models::sessions::sweep_expired(
-                    &mut *db.get()?,
-                    now,
-                )?)
-            })
-            .await;
-            if let Ok(Err(e)) = swept {
-                log::warn!("session sweep: {e}");
+            if let Err(e) = crate::app::sweep::run(&app).await {
+                log::warn!("sweep: {e}");
             }
         }
     });

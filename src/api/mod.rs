@@ -239,9 +239,13 @@ impl From<DomainError> for ApiError {
     }
 }
 
-/// The API key a request carries: `Authorization: APIKey <key>`. Missing (or another
-/// scheme) answers 401 before any database work; the key is checked by [`run`].
-pub struct Key(String);
+/// The API key a request carries (`Authorization: APIKey <key>`), and the client's address.
+/// Missing (or another scheme) answers 401 before any database work; the key is checked by
+/// [`run`].
+pub struct Key {
+    key: String,
+    client: std::net::IpAddr,
+}
 
 impl FromRequest for Key {
     type Error = ApiError;
@@ -253,7 +257,10 @@ impl FromRequest for Key {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("APIKey "))
-            .map(|k| Key(k.trim().to_string()));
+            .map(|k| Key {
+                key: k.trim().to_string(),
+                client: crate::client::of(req).ip,
+            });
         std::future::ready(key.ok_or_else(ApiError::unauthenticated))
     }
 }
@@ -268,7 +275,7 @@ where
 {
     Ok(state
         .run(move |c| {
-            let p = api_keys::authenticate(c, &key.0)?;
+            let p = api_keys::authenticate(c, &key.key, key.client)?;
             f(c, &p)
         })
         .await?)

@@ -1,10 +1,12 @@
 //! Account use cases: sign up, log in, the profile and the password; and the account page
 //! (`/{name}`), which shows an organization or a person.
 
+use std::net::IpAddr;
+
+use crate::app::attempts::{self, Target};
 use crate::app::error::{unique_means, Conflict, DomainError, FieldErrors};
 use crate::app::principal::Principal;
 use crate::app::{App, Mailing};
-use crate::auth::throttle;
 use crate::db::{write_tx, DbConn, WriteTx};
 use crate::domain::names::{
     check_email, check_new_password, check_username, email_key, MAX_DISPLAY_NAME,
@@ -66,47 +68,35 @@ pub async fn signup(app: &App, cmd: Signup) -> Result<Principal> {
 pub struct Login {
     pub login: String,
     pub password: String,
-    pub address: String,
+    pub client: IpAddr,
 }
 
-/// Checks a login. Failed attempts are counted per account and per client address; past
-/// the limit the answer is "throttled" whatever the password.
+/// Checks a login. The attempt is counted first (`attempts`): past a limit the answer is
+/// "throttled" whatever the password, and the password is not checked.
 pub async fn login(app: &App, cmd: Login) -> Result<Principal> {
     let login = cmd.login.trim().to_string();
-    let (l, address) = (login.clone(), cmd.address);
-    let (creds, keys, blocked) = app
+    let client = cmd.client;
+    let (creds, attempt) = app
         .run(move |c| {
-            let creds = if l.is_empty() {
+            let creds = if login.is_empty() {
                 None
             } else {
-                accounts::find_credentials(c, &l)?
+                accounts::find_credentials(c, &login)?
             };
-            let keys = throttle::Keys::new(creds.as_ref().map(|u| u.id), &l, &address);
-            let blocked = throttle::blocked_for(c, &keys)?;
-            Ok((creds, keys, blocked))
+            let target = match &creds {
+                Some(user) => Target::Account(user.id),
+                None => Target::UnknownLogin(&login),
+            };
+            let attempt = attempts::begin(c, target, client)?;
+            Ok((creds, attempt))
         })
         .await?;
-    if let Some(minutes) = blocked {
-        return Err(DomainError::Throttled { minutes });
-    }
-    let verified = app
-        .hasher
-        .verify(
-            cmd.password,
-            creds.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await?;
+    // An unknown account's login is checked against a dummy hash: it takes as long.
+    let hash = creds.as_ref().map(|u| u.password_hash.clone());
+    let verified = attempts::check_password(app, attempt, cmd.password, hash).await?;
     match creds {
-        Some(user) if verified => {
-            app.run(move |c| Ok(throttle::clear_account(c, &keys)?))
-                .await?;
-            Ok(Principal::session(user.id, user.username))
-        }
-        _ => {
-            app.run(move |c| Ok(throttle::record_failure(c, &keys)?))
-                .await?;
-            Err(DomainError::BadCredentials)
-        }
+        Some(user) if verified => Ok(Principal::session(user.id, user.username)),
+        _ => Err(DomainError::BadCredentials),
     }
 }
 
@@ -151,24 +141,30 @@ pub fn update_profile(
     Ok(changed)
 }
 
-/// "Change password": the current one, the new one, and whether to revoke every API key.
+/// "Change password": the current one, the new one, whether to revoke every API key, and
+/// the client address the request came from.
 pub struct ChangePassword {
     pub current: String,
     pub new: String,
     pub revoke_keys: bool,
+    pub client: IpAddr,
 }
 
-/// Checks the current password, stores the new one and ends every session of the user
-/// (the caller's surface starts a new one for itself), revokes their API keys if asked, and
-/// ends every password-reset link.
+/// Checks the current password (counted by the same throttle as logins, so a stolen session
+/// cannot guess it freely), stores the new one and ends every session of the user (the
+/// caller's surface starts a new one for itself), revokes their API keys if asked, and ends
+/// every password-reset link.
 pub async fn change_password(app: &App, p: &Principal, cmd: ChangePassword) -> Result<()> {
     let mut errors = FieldErrors::default();
     errors.check("new_password", check_new_password(&cmd.new));
-    let uid = p.user_id;
-    let current = app
-        .run(move |c| Ok(accounts::password_hash(c, uid)?))
+    let (uid, client) = (p.user_id, cmd.client);
+    let (current, attempt) = app
+        .run(move |c| {
+            let hash = accounts::password_hash(c, uid)?;
+            Ok((hash, attempts::begin(c, Target::Account(uid), client)?))
+        })
         .await?;
-    if !app.hasher.verify(cmd.current, Some(current)).await? {
+    if !attempts::check_password(app, attempt, cmd.current, Some(current)).await? {
         errors.add("current_password", "This is not your current password.");
     }
     errors.into_result(())?;

@@ -6,6 +6,8 @@
 //! CSPRNG); only its SHA-256 is stored, so checking one is a single indexed lookup, never a
 //! bcrypt. Revoking deletes the row: the next request with the key fails, on every instance.
 
+use std::net::IpAddr;
+
 use chrono::{Duration, Utc};
 use sha2::{Digest, Sha256};
 
@@ -145,12 +147,25 @@ fn well_formed(key: &str) -> bool {
 
 /// The principal a key stands for, or "bad credentials" for a key that is malformed,
 /// unknown or revoked. One indexed read; a write only the first time a key is used (with an
-/// audit event) and at most once an hour after that.
-pub fn authenticate(conn: &mut DbConn, key: &str) -> Result<Principal> {
-    if !well_formed(key) {
+/// audit event) and at most once an hour after that. A key that fails is counted against the
+/// client's address by the one throttle of every secret (`app::attempts`): past its limit the
+/// answer is "throttled", so an address cannot try keys without end (a valid key still works).
+pub fn authenticate(conn: &mut DbConn, key: &str, client: IpAddr) -> Result<Principal> {
+    let hashed = hash(key);
+    let found = if well_formed(key) {
+        api_keys::find_by_hash(conn, &hashed)?
+    } else {
+        None
+    };
+    let Some(owner) = found else {
+        let target = crate::app::attempts::Target::Token {
+            kind: "api_key",
+            id: &hashed,
+        };
+        // Counted, never given back: a wrong key stays a failure for its window.
+        let _failed = crate::app::attempts::begin(conn, target, client)?;
         return Err(DomainError::BadCredentials);
-    }
-    let owner = api_keys::find_by_hash(conn, &hash(key))?.ok_or(DomainError::BadCredentials)?;
+    };
     let p = Principal {
         user_id: owner.user_id,
         username: owner.username,

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod attempts;
 mod authz;
 pub mod datasets;
 pub mod email;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod invitations;
 pub mod orgs;
 pub mod principal;
+pub mod sweep;
 
 pub use error::{Conflict, Denied, DomainError, FieldErrors, Joining};
 pub use principal::{Principal, Via};
@@ -105,5 +107,13 @@ impl App {
         })
         .await
         .map_err(|e| DomainError::Internal(format!("database thread: {e}")))?
+    }
+
+    /// Whether the database answers, and on SQLite is still the file opened at start.
+    pub async fn health(&self) -> Result<(), DomainError> {
+        if let Some(problem) = self.db.file_problem() {
+            return Err(DomainError::Unavailable(problem));
+        }
+        self.run(|c| Ok(crate::db::ping(c)?)).await
     }
 }

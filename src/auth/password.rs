@@ -9,9 +9,14 @@
 //! half a core, whatever the scheduler does (org page p99 under logins, PostgreSQL: 14-1,040
 //! ms without, 12-35 ms in 6 of 7 rounds with). A login that finds a thread idle is never
 //! delayed; only queued ones wait for the rest.
+//!
+//! Two lanes (issue 13): a check from an address with no other attempt pending or failed
+//! ([`Lane::Clean`]) is taken before every queued check of the [`Lane::Suspect`] lane, so a
+//! flood of guesses from one address does not delay everyone else's login.
 
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::oneshot;
 
@@ -34,64 +39,121 @@ impl std::fmt::Display for HashError {
     }
 }
 
-/// Hash requests that may wait for a thread; beyond this, logins answer 503 at once.
+/// Hash requests that may wait for a thread in each lane; beyond this, logins answer 503.
 const QUEUE: usize = 256;
 
 /// The niceness of the hashing threads (pages run at 0).
 const NICENESS: i32 = 10;
+
+/// Which queue a password check waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Served first: new hashes (sign-up, a new password) and checks from an address with no
+    /// other attempt in its throttle window.
+    Clean,
+    /// Served when the clean lane is empty: checks from an address that has tried before.
+    Suspect,
+}
 
 enum Job {
     Hash(String, oneshot::Sender<Result<String, String>>),
     Verify(String, String, oneshot::Sender<bool>),
 }
 
+#[derive(Default)]
+struct Lanes {
+    clean: VecDeque<Job>,
+    suspect: VecDeque<Job>,
+    /// Every `Hasher` is gone: the threads end.
+    closed: bool,
+}
+
+impl Lanes {
+    fn next(&mut self) -> Option<Job> {
+        self.clean.pop_front().or_else(|| self.suspect.pop_front())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.clean.is_empty() && self.suspect.is_empty()
+    }
+}
+
+struct Queue {
+    lanes: Mutex<Lanes>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Closes the queue when the last `Hasher` is dropped.
+struct Handle(Arc<Queue>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.ready.notify_all();
+    }
+}
+
 #[derive(Clone)]
 pub struct Hasher {
-    jobs: SyncSender<Job>,
+    queue: Arc<Handle>,
     /// A hash of a random password at the same cost: verifying against it makes a login for
     /// an unknown account take as long as one with a wrong password.
     dummy: Arc<String>,
+    /// How many passwords were checked (bcrypt verifications run), for tests and metrics.
+    verified: Arc<AtomicU64>,
 }
 
 impl Hasher {
     /// Starts `threads` hashing threads at cost `cost`.
     pub fn new(cost: u32, threads: usize) -> Result<Self, bcrypt::BcryptError> {
         let dummy = bcrypt::hash(crate::auth::random_token(24), cost)?;
-        let (jobs, queue) = sync_channel::<Job>(QUEUE);
-        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let queue = Arc::new(Queue {
+            lanes: Mutex::new(Lanes::default()),
+            ready: Condvar::new(),
+        });
+        let verified = Arc::new(AtomicU64::new(0));
         for i in 0..threads.max(1) {
             let queue = queue.clone();
+            let counter = verified.clone();
             std::thread::Builder::new()
                 .name(format!("bcrypt-{i}"))
                 .spawn(move || {
                     lower_priority();
-                    let mut waiting: Option<Job> = None;
                     loop {
-                        // The lock is held only while waiting for the next job.
-                        let job = match waiting.take() {
-                            Some(job) => Ok(job),
-                            None => match queue.lock() {
-                                Ok(q) => q.recv(),
-                                Err(_) => return,
-                            },
+                        let job = {
+                            let mut lanes = queue.lock();
+                            loop {
+                                if let Some(job) = lanes.next() {
+                                    break job;
+                                }
+                                if lanes.closed {
+                                    return;
+                                }
+                                lanes = queue.ready.wait(lanes).unwrap_or_else(|e| e.into_inner());
+                            }
                         };
                         let started = std::time::Instant::now();
                         match job {
-                            Ok(Job::Hash(password, reply)) => {
+                            Job::Hash(password, reply) => {
                                 let _ = reply
                                     .send(bcrypt::hash(password, cost).map_err(|e| e.to_string()));
                             }
-                            Ok(Job::Verify(password, hash, reply)) => {
-                                let _ =
-                                    reply.send(bcrypt::verify(password, &hash).unwrap_or(false));
+                            Job::Verify(password, hash, reply) => {
+                                let ok = bcrypt::verify(password, &hash).unwrap_or(false);
+                                counter.fetch_add(1, Ordering::Relaxed);
+                                let _ = reply.send(ok);
                             }
-                            // Every Hasher is gone: the application is stopping.
-                            Err(_) => return,
                         }
-                        // Logins are piling up: rest as long as this hash took before the
-                        // next one. A login that finds the thread idle never waits.
-                        waiting = queue.lock().ok().and_then(|q| q.try_recv().ok());
-                        if waiting.is_some() {
+                        // Logins are piling up: rest as long as this hash took, then take the
+                        // next one (a clean one that came meanwhile goes first). A login that
+                        // finds the thread idle never waits.
+                        if !queue.lock().is_empty() {
                             std::thread::sleep(started.elapsed());
                         }
                     }
@@ -99,35 +161,57 @@ impl Hasher {
                 .expect("spawn a hashing thread");
         }
         Ok(Hasher {
-            jobs,
+            queue: Arc::new(Handle(queue)),
             dummy: Arc::new(dummy),
+            verified,
         })
     }
 
-    fn submit(&self, job: Job) -> Result<(), HashError> {
-        self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => HashError::Busy,
-            TrySendError::Disconnected(_) => HashError::Failed("hashing threads stopped".into()),
-        })
+    /// How many passwords have been checked so far.
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(Ordering::Relaxed)
     }
 
+    fn submit(&self, job: Job, lane: Lane) -> Result<(), HashError> {
+        let queue = &self.queue.0;
+        let mut lanes = queue.lock();
+        let waiting = match lane {
+            Lane::Clean => &mut lanes.clean,
+            Lane::Suspect => &mut lanes.suspect,
+        };
+        if waiting.len() >= QUEUE {
+            return Err(HashError::Busy);
+        }
+        waiting.push_back(job);
+        drop(lanes);
+        queue.ready.notify_one();
+        Ok(())
+    }
+
+    /// Hashes a new password (in the clean lane).
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash(password, reply))?;
+        self.submit(Job::Hash(password, reply), Lane::Clean)?;
         answer
             .await
             .map_err(|e| HashError::Failed(e.to_string()))?
             .map_err(HashError::Failed)
     }
 
-    /// Verifies `password` against `hash`, or against the dummy hash when there is no account.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
+    /// Verifies `password` against `hash`, or against the dummy hash when there is no
+    /// account, in `lane`. Callers count the attempt first (`app::attempts`).
+    pub async fn verify(
+        &self,
+        password: String,
+        hash: Option<String>,
+        lane: Lane,
+    ) -> Result<bool, HashError> {
         // bcrypt reads 72 bytes; a longer password was never accepted, so it never matches
         // (checking it would silently compare only its first 72 bytes).
         let found = hash.is_some() && password.len() <= MAX_PASSWORD_BYTES;
         let hash = hash.unwrap_or_else(|| self.dummy.as_str().to_owned());
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify(password, hash, reply))?;
+        self.submit(Job::Verify(password, hash, reply), lane)?;
         let ok = answer.await.map_err(|e| HashError::Failed(e.to_string()))?;
         Ok(found && ok)
     }
@@ -159,8 +243,8 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             let start = Instant::now();
-            let first = hasher.verify("correct horse".into(), Some(hash.clone()));
-            let second = hasher.verify("correct horse".into(), Some(hash.clone()));
+            let first = hasher.verify("correct horse".into(), Some(hash.clone()), Lane::Clean);
+            let second = hasher.verify("correct horse".into(), Some(hash.clone()), Lane::Clean);
             let (a, b) = (
                 async { first.await.map(|ok| (ok, start.elapsed())) },
                 async { second.await.map(|ok| (ok, start.elapsed())) },
@@ -176,7 +260,7 @@ mod tests {
             // after the second hash, nothing being queued).
             let start = Instant::now();
             assert!(hasher
-                .verify("correct horse".into(), Some(hash.clone()))
+                .verify("correct horse".into(), Some(hash.clone()), Lane::Clean)
                 .await
                 .unwrap());
             let lone = start.elapsed();
@@ -184,6 +268,38 @@ mod tests {
                 lone < done1.mul_f64(1.8),
                 "a lone hash took {lone:?}, a queued one {done1:?}"
             );
+        });
+    }
+
+    /// A check in the clean lane is served before every queued check of the suspect lane.
+    #[test]
+    fn the_clean_lane_goes_first() {
+        let hasher = Hasher::new(6, 1).unwrap();
+        let hash = bcrypt::hash("correct horse", 6).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let order = std::sync::Mutex::new(Vec::new());
+            let check = |name: &'static str, lane: Lane| {
+                let (hasher, hash, order) = (&hasher, hash.clone(), &order);
+                async move {
+                    hasher.verify("x".into(), Some(hash), lane).await.unwrap();
+                    order.lock().unwrap().push(name);
+                }
+            };
+            let flood = futures_util::future::join_all(
+                ["s1", "s2", "s3", "s4"].map(|n| check(n, Lane::Suspect)),
+            );
+            // Submitted after the four suspect checks, while the first one runs.
+            let clean = async {
+                tokio::task::yield_now().await;
+                check("clean", Lane::Clean).await
+            };
+            tokio::join!(flood, clean);
+            let order = order.into_inner().unwrap();
+            let at = order.iter().position(|n| *n == "clean").unwrap();
+            assert!(at <= 1, "served in this order: {order:?}");
         });
     }
 }

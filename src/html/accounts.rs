@@ -2,13 +2,14 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::app::accounts::{self as uc, Login, Signup};
 use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
+use crate::client::ClientInfo;
 use crate::db::write_tx;
 use crate::html::error::HtmlError;
 use crate::html::layout::{
@@ -166,7 +167,7 @@ pub async fn login_form(
 }
 
 pub async fn login(
-    req: HttpRequest,
+    client: ClientInfo,
     state: State,
     session: Session,
     query: web::Query<NextQuery>,
@@ -174,13 +175,10 @@ pub async fn login(
 ) -> Result<HttpResponse, HtmlError> {
     let LoginForm { login, password } = form.into_inner();
     let login = login.trim().to_string();
-    let address = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let cmd = Login {
         login: login.clone(),
         password,
-        address,
+        client: client.ip,
     };
     match uc::login(&state, cmd).await {
         Ok(user) => {

@@ -13,6 +13,7 @@ use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use futures_util::StreamExt;
 
+use crate::client::{ClientInfo, Scheme};
 use crate::html::error::HtmlError;
 
 /// The session key and the form field that hold the token.
@@ -46,7 +47,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Refuses requests sent by another site, judged by the headers browsers add.
+/// Refuses requests sent by another site, judged by the headers browsers add. `Origin` must
+/// be this request's own scheme, host and port as [`ClientInfo`] derived them (forwarded
+/// headers count only from a trusted proxy; `Forwarded` never).
 fn cross_site(req: &ServiceRequest) -> bool {
     if let Some(site) = req.headers().get("sec-fetch-site") {
         if !matches!(site.as_bytes(), b"same-origin" | b"none") {
@@ -54,12 +57,25 @@ fn cross_site(req: &ServiceRequest) -> bool {
         }
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let host = req.connection_info().host().to_ascii_lowercase();
-        let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
-        let origin_host = origin
-            .split_once("://")
-            .map_or("", |(_, rest)| rest.trim_end_matches('/'));
-        if origin == "null" || origin_host != host {
+        let origin = origin.to_str().unwrap_or("null");
+        let client = crate::client::of(req.request());
+        if !client.is_same_origin(origin) {
+            let other_scheme = match client.scheme {
+                Scheme::Http => Scheme::Https,
+                Scheme::Https => Scheme::Http,
+            };
+            let mirrored = ClientInfo {
+                scheme: other_scheme,
+                ..client.clone()
+            };
+            if mirrored.is_same_origin(origin) {
+                // The usual misconfiguration behind a TLS proxy: say what to do.
+                log::warn!(
+                    "refused a form from {origin} on {}://{}: only the scheme differs; behind a proxy that terminates TLS, list it in COLABEL_TRUSTED_PROXIES and have it send X-Forwarded-Proto",
+                    client.scheme.as_str(),
+                    client.host
+                );
+            }
             return true;
         }
     }

@@ -1,8 +1,11 @@
 //! What every page shares: the layout context (`base.html`), flash messages, rendering,
 //! redirects and the small helpers of addresses.
 
-use actix_session::Session;
-use actix_web::http::StatusCode;
+use actix_session::{Session, SessionExt};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::HttpResponse;
 use askama::Template;
 use serde::{Deserialize, Serialize};
@@ -169,6 +172,30 @@ pub fn form_errors(
             None => Err(e),
         },
     }
+}
+
+/// Marks every page of a session `Cache-Control: no-store`: a signed-in user's pages, and
+/// every page of a visitor whose session holds a CSRF token (the forms). A visitor's pages
+/// without a form (the landing page, public datasets) may be cached. Runs inside the session
+/// middleware and outside the error pages, so it sees the final page.
+pub async fn no_store(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let session = req.get_session();
+    let mut res = next.call(req).await?;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !session.entries().is_empty() {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -1,9 +1,15 @@
 //! Sessions of the HTML surface: actix-session's `SessionStore` over the `sessions` table,
 //! and the step that turns a request's session into a [`Principal`].
 //!
-//! The cookie holds only a random key; the row is found by the key's SHA-256, so a copy of
-//! the table cannot be replayed. Deleting the row ends the session everywhere at once:
-//! logout, a password change and expiry all do that.
+//! Only signed-in sessions have a row. The cookie holds only a random key; the row is found
+//! by the key's SHA-256, so a copy of the table cannot be replayed. Deleting the row ends the
+//! session everywhere at once: logout, a password change and expiry all do that.
+//!
+//! A visitor's session (the CSRF token of the login and signup forms, a message) has no row:
+//! its state travels in the cookie itself, which actix-session signs with
+//! `COLABEL_SESSION_KEY`, with an expiry. So the forms carry their token as a signed
+//! double-submit cookie, any instance can check it, and visitors, however many, store
+//! nothing (issue 13).
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
@@ -38,6 +44,10 @@ const UNAVAILABLE_KEY: &str = "_unavailable";
 
 /// Rows are touched at most this often, so a page view rarely writes.
 const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The start of a visitor's session key: `anon.EXPIRES.HEX` (Unix seconds; the state as
+/// hex-encoded JSON). Row keys are letters and digits only, so they never start like this.
+const ANONYMOUS: &str = "anon.";
 
 /// The signed-in user of a session, if any (no database round trip: the session row exists
 /// only while the user does, and ends at logout or password change).
@@ -130,6 +140,29 @@ fn user_id_of(state: &HashMap<String, String>) -> Option<i32> {
     state.get(USER_ID_KEY).and_then(|v| v.parse().ok())
 }
 
+fn signed_in(state: &State) -> bool {
+    SIGNED_IN_KEYS.iter().any(|k| state.contains_key(*k))
+}
+
+/// A visitor's session key, holding `state` until `idle` from now.
+fn anonymous_key(state: &State, idle: Duration) -> Result<SessionKey, anyhow::Error> {
+    let expires = now().and_utc().timestamp() + secs(idle).num_seconds();
+    let json = serde_json::to_string(state)?;
+    SessionKey::try_from(format!("{ANONYMOUS}{expires}.{}", hex::encode(json)))
+        .map_err(|e| anyhow::anyhow!("session key: {e}"))
+}
+
+/// The state of a visitor's session key; `None` when it has expired or does not parse. (The
+/// cookie's signature was checked before: the key is one this application made.)
+fn anonymous_state(rest: &str) -> Option<State> {
+    let (expires, hex_state) = rest.split_once('.')?;
+    if expires.parse::<i64>().ok()? <= now().and_utc().timestamp() {
+        return None;
+    }
+    let state: State = serde_json::from_slice(&hex::decode(hex_state).ok()?).ok()?;
+    (!signed_in(&state)).then_some(state)
+}
+
 fn secs(d: Duration) -> chrono::Duration {
     chrono::Duration::seconds(d.as_secs().min(i64::MAX as u64 / 1000) as i64)
 }
@@ -176,6 +209,9 @@ impl DbSessionStore {
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+        if let Some(rest) = key.as_ref().strip_prefix(ANONYMOUS) {
+            return Ok(anonymous_state(rest));
+        }
         let id = session_id(key.as_ref());
         let (idle, max_age) = (self.idle, self.max_age);
         self.blocking(move |conn| {
@@ -203,6 +239,9 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
         let idle = self.idle;
+        if !signed_in(&state) {
+            return anonymous_key(&state, idle).map_err(SaveError::Other);
+        }
         match self
             .blocking(move |conn| Self::insert_row(conn, &state, idle))
             .await
@@ -224,8 +263,18 @@ impl SessionStore for DbSessionStore {
         state: State,
         _ttl: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
-        let id = session_id(key.as_ref());
         let idle = self.idle;
+        if key.as_ref().starts_with(ANONYMOUS) {
+            if !signed_in(&state) {
+                return anonymous_key(&state, idle).map_err(UpdateError::Other);
+            }
+            // Signed in without a renewal (`start` renews): a row under a new key.
+            return self
+                .save(state, _ttl)
+                .await
+                .map_err(|e| UpdateError::Other(anyhow::anyhow!("{e}")));
+        }
+        let id = session_id(key.as_ref());
         let fallback = SessionKey::try_from(key.as_ref().to_string())
             .map_err(|e| UpdateError::Other(e.into()))?;
         self.blocking(move |conn| {
@@ -235,10 +284,11 @@ impl SessionStore for DbSessionStore {
                 return Ok(key);
             }
             // The row was deleted meanwhile (logout elsewhere, password change, expiry):
-            // never bring a signed-in state back; keep only the anonymous part.
+            // never bring a signed-in state back; keep only the anonymous part, as a
+            // visitor's session (no row).
             let mut anonymous = state;
             anonymous.retain(|k, _| !SIGNED_IN_KEYS.contains(&k.as_str()));
-            Self::insert_row(conn, &anonymous, idle)
+            anonymous_key(&anonymous, idle)
         })
         .await
         .or_else(|e| {
@@ -253,6 +303,9 @@ impl SessionStore for DbSessionStore {
         key: &SessionKey,
         _ttl: &CookieDuration,
     ) -> Result<(), anyhow::Error> {
+        if key.as_ref().starts_with(ANONYMOUS) {
+            return Ok(());
+        }
         let id = session_id(key.as_ref());
         let idle = self.idle;
         self.blocking(move |conn| {
@@ -264,6 +317,9 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        if key.as_ref().starts_with(ANONYMOUS) {
+            return Ok(());
+        }
         let id = session_id(key.as_ref());
         self.blocking(move |conn| {
             sessions::delete(conn, &id)?;

@@ -1,6 +1,7 @@
 //! `/settings`: the user's profile and password.
 
 use actix_session::Session;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -9,12 +10,13 @@ use crate::app::accounts::{self as uc, ChangePassword, UpdateProfile};
 use crate::app::email::resend_verification as resend_link;
 use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
+use crate::client::ClientInfo;
 use crate::db::write_tx;
 use crate::html::error::HtmlError;
 use crate::html::layout::{
-    flash_error, flash_success, form_errors, invalid, local_path, ok, redirect, Layout,
+    flash_error, flash_success, form_errors, local_path, ok, redirect, render, Layout,
 };
-use crate::html::State;
+use crate::html::{session, State};
 
 #[derive(Template)]
 #[template(path = "settings/profile.html")]
@@ -68,6 +70,7 @@ pub async fn update(
     state: State,
     session: Session,
     user: Principal,
+    client: ClientInfo,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, HtmlError> {
     let form = form.into_inner();
@@ -103,12 +106,13 @@ pub async fn update(
                 current: form.current_password,
                 new: form.new_password,
                 revoke_keys: form.revoke_keys.is_some(),
+                client: client.ip,
             };
             match uc::change_password(&state, &p, cmd).await {
                 Ok(()) => {
-                    // Every session of the user is gone, this one included; a new id keeps
-                    // this browser signed in.
-                    session.renew();
+                    // Every session of the user is gone, this one included; a new session
+                    // (new id, new CSRF token) keeps this browser signed in.
+                    session::start(&session, &user)?;
                     flash_success(
                         &session,
                         if revoke {
@@ -124,9 +128,22 @@ pub async fn update(
         }
         _ => return Err(HtmlError::bad_request("Unknown settings action.")),
     };
-    let errors = form_errors(refused, |e| {
-        matches!(e, DomainError::Conflict(Conflict::EmailTaken))
-            .then(|| ("email", "Another account uses this email.".into()))
+    let status = match refused {
+        DomainError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let errors = form_errors(refused, |e| match e {
+        DomainError::Conflict(Conflict::EmailTaken) => {
+            Some(("email", "Another account uses this email.".into()))
+        }
+        DomainError::Throttled { minutes } => Some((
+            "current_password",
+            format!(
+                "Too many wrong passwords. Try again in {minutes} minute{}.",
+                if *minutes == 1 { "" } else { "s" }
+            ),
+        )),
+        _ => None,
     })?;
     let p = user.clone();
     let (nav, profile) = state
@@ -140,15 +157,18 @@ pub async fn update(
             form.email.trim().to_string(),
         )
     };
-    invalid(&ProfilePage {
-        ctx: Layout::new(&session, Some(&user), nav, "Settings"),
-        tab: "profile",
-        username: profile.username,
-        display_name,
-        email,
-        email_verified: profile.email_verified,
-        errors,
-    })
+    render(
+        status,
+        &ProfilePage {
+            ctx: Layout::new(&session, Some(&user), nav, "Settings"),
+            tab: "profile",
+            username: profile.username,
+            display_name,
+            email,
+            email_verified: profile.email_verified,
+            errors,
+        },
+    )
 }
 
 /// `POST /settings/email/verify`: sends the verification link again (the banner's button).

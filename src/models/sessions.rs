@@ -104,7 +104,20 @@ pub fn end_user_sessions(conn: &mut DbConn, user_id: i32) -> QueryResult<usize> 
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
-/// Deletes expired sessions.
-pub fn sweep_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)
+/// Deletes up to `batch` sessions that expired before `now`; returns how many. Several
+/// instances may sweep at once: on PostgreSQL each takes rows no other holds, so none waits
+/// for another, and a batch holds its locks only briefly.
+pub fn sweep_expired(conn: &mut DbConn, now: NaiveDateTime, batch: i64) -> QueryResult<usize> {
+    let skip_locked = if crate::db::is_sqlite(conn) {
+        ""
+    } else {
+        " FOR UPDATE SKIP LOCKED"
+    };
+    diesel::sql_query(format!(
+        "DELETE FROM sessions WHERE id IN \
+         (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2{skip_locked})"
+    ))
+    .bind::<diesel::sql_types::Timestamp, _>(now)
+    .bind::<diesel::sql_types::BigInt, _>(batch)
+    .execute(conn)
 }

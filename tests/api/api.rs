@@ -650,3 +650,18 @@ async fn an_account_holding_a_newly_reserved_name_stops_the_start() {
         err.0
     );
 }
+
+db_test!(async fn wrong_keys_are_counted_by_the_throttle_of_every_secret(app) {
+    let (_, good) = app.api_user("alice").await;
+    let limit = colabel::auth::throttle::ADDRESS_LIMIT;
+    let mut statuses = Vec::new();
+    for i in 0..limit + 3 {
+        let wrong = format!("clb_{:0>43}", i);
+        statuses.push(Api::new(&app.base, Some(&wrong)).get("/user").await.status.as_u16());
+    }
+    assert!(statuses[..limit as usize].iter().all(|s| *s == 401), "{statuses:?}");
+    let ans = Api::new(&app.base, Some("clb_not_even_well_formed")).get("/user").await;
+    assert_eq!(ans.status, 429, "past the address's limit: {}", ans.text);
+    assert!(ans.detail().contains("throttled"), "the SDK's APILimitError phrase: {}", ans.text);
+    assert_eq!(good.get("/user").await.status, 200, "a valid key still works");
+});

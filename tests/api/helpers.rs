@@ -29,6 +29,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The settings it was built with (database URL, session key, ...).
     pub settings: Settings,
+    /// The application layer it runs (its password hasher's counters, ...).
+    pub state: colabel::app::App,
     _cleanup: Cleanup,
     /// The folder of `.eml` files when no SMTP server is configured.
     _mail_dir: Option<tempfile::TempDir>,
@@ -134,12 +136,14 @@ impl TestApp {
         let app = Application::build(settings.clone()).expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.state.db.clone();
+        let state = app.state.clone();
         actix_web::rt::spawn(app.run_until_stopped());
         Some(TestApp {
             base,
             db,
             backend,
             settings,
+            state,
             _cleanup: cleanup,
             _mail_dir: mail_dir,
         })
@@ -153,12 +157,14 @@ impl TestApp {
         let app = Application::build(self.settings.clone()).expect("second instance starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.state.db.clone();
+        let state = app.state.clone();
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
             base,
             db,
             backend: self.backend,
             settings: self.settings.clone(),
+            state,
             _cleanup: Cleanup::Shared,
             _mail_dir: None,
         }
@@ -167,6 +173,33 @@ impl TestApp {
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
         Browser::new(&self.base)
+    }
+
+    /// A new browser whose connections come from `ip` (any of 127.0.0.0/8 on loopback), as
+    /// a client at another address would.
+    #[allow(dead_code)]
+    pub fn browser_from(&self, ip: &str) -> Browser {
+        let ip: std::net::IpAddr = ip.parse().expect("an address");
+        Browser::configured(&self.base, |c| c.local_address(ip))
+    }
+
+    /// A new browser that sends `headers` with every request (a proxy's `X-Forwarded-For`).
+    #[allow(dead_code)]
+    pub fn browser_with(&self, headers: &[(&str, &str)]) -> Browser {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                reqwest::header::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        Browser::configured(&self.base, |c| c.default_headers(map))
+    }
+
+    /// How many passwords the application has checked so far (bcrypt verifications).
+    #[allow(dead_code)]
+    pub fn passwords_checked(&self) -> u64 {
+        self.state.hasher.verifications()
     }
 
     /// Signs up `username` (email `username@example.com`, password [`PASSWORD`]) and returns
@@ -227,8 +260,16 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::configured(base, |c| c)
+    }
+
+    /// A browser whose client `configure` adjusts (its source address, default headers).
+    pub fn configured(
+        base: &str,
+        configure: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = Client::builder()
+        let client = configure(Client::builder())
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             // The server closes connections idle for 5 s; never reuse one that old, or a
@@ -267,6 +308,15 @@ impl Browser {
             .expect("GET")
     }
 
+    #[allow(dead_code)]
+    pub async fn head(&self, path: &str) -> Response {
+        self.client
+            .head(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .expect("HEAD")
+    }
+
     /// GET and return the status and body.
     pub async fn page(&self, path: &str) -> (StatusCode, String) {
         let res = self.get(path).await;
@@ -299,13 +349,16 @@ impl Browser {
         let token = self.token().await;
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
+        let cookie = self.cookie();
         let res = self
             .post_raw(path, serde_urlencoded::to_string(&all).unwrap())
             .await;
-        // Logins, signups and logouts start a new session with a new token.
+        // Logins, signups and logouts start a new session with a new token; so does a
+        // password change (a new session cookie).
         if ["/login", "/signup", "/logout"]
             .iter()
             .any(|p| path.starts_with(p))
+            || self.cookie() != cookie
         {
             self.forget_token();
         }
@@ -385,6 +438,35 @@ macro_rules! db_test {
             #[actix_web::test]
             async fn postgres() {
                 if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                    body(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// Like [`db_test!`], on an application whose settings `$tweak` (a `fn(&mut Settings)`)
+/// adjusts first: `db_test_with!(tweak, async fn name(app) { ... })`.
+#[macro_export]
+macro_rules! db_test_with {
+    ($tweak:expr, $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp) $body
+
+            $(#[$meta])*
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $tweak).await.unwrap();
+                body(app).await;
+            }
+
+            $(#[$meta])*
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, $tweak).await {
                     body(app).await;
                 }
             }

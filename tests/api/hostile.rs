@@ -1305,7 +1305,12 @@ async fn send(b: &Browser, path: &str, body: String) -> Answer {
         // The server answers 413 without reading the body: do not reuse the connection.
         req = req.header("connection", "close");
     }
+    let cookie = b.cookie();
     let sent = req.body(body).send().await;
+    if b.cookie() != cookie {
+        // A new session (a password change renews it): a new token, as `Browser::post` knows.
+        b.forget_token();
+    }
     match sent {
         Ok(res) => {
             let header = |name: &str| {
@@ -1604,8 +1609,11 @@ async fn run(app: &TestApp, fx: &Fixture, cases: Vec<Case>) -> (usize, usize, Ve
     for (group, list) in groups {
         let (accepted, refused): (Vec<Case>, Vec<Case>) =
             list.into_iter().partition(|c| c.expect == Expect::Yes);
-        // The login form counts failures per address: each attempt is judged on its own.
-        let serial = refused.iter().any(|c| c.path.starts_with("/login"));
+        // The login form and the password change count failures per address (one throttle
+        // of password checks): each attempt is judged on its own.
+        let serial = refused
+            .iter()
+            .any(|c| c.path.starts_with("/login") || c.path == "/settings");
         let before = snapshot(app);
         let answers: Vec<Result<(), String>> = futures_util::stream::iter(refused.iter())
             .map(|case| async move {

@@ -2,6 +2,7 @@
 //! kind of actor, on private and public datasets of an organization and of a person, is
 //! checked against what SPEC section 2's permission table (`colabel::domain::roles`) says. A route
 //! the matrix does not know fails the test. Refused POSTs, and every GET, change nothing.
+//! HEAD (beside every GET) must answer exactly as GET does.
 //!
 //! Allowed POSTs send a harmless probe (an invalid form, an unchanged role, removing the
 //! last administrator), so the permission check is what the answer shows; the few allowed
@@ -214,6 +215,14 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
     };
     let login_or = |e: Expect| if signed_in { e } else { TO_LOGIN };
     match (method, pattern) {
+        // HEAD is GET without the body: the same answer to everyone.
+        ("HEAD", _) => cases("GET", pattern, actor, n)
+            .into_iter()
+            .map(|case| Case {
+                method: "HEAD",
+                ..case
+            })
+            .collect(),
         ("GET", "/") | ("GET", "/healthz") | ("GET", "/api") | ("GET", "/api/openapi.json") => {
             vec![one(pattern.into(), vec![], OK)]
         }
@@ -621,6 +630,8 @@ pub(crate) async fn fixture(app: &TestApp, n: usize) -> Fixture {
 async fn send(b: &Browser, case: &Case) -> reqwest::Response {
     if case.method == "GET" {
         b.get(&case.path).await
+    } else if case.method == "HEAD" {
+        b.head(&case.path).await
     } else {
         let pairs: Vec<(&str, &str)> = case
             .form

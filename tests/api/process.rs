@@ -1,6 +1,6 @@
 //! The real `colabel` binary as a child process, for what an in-process [`TestApp`] cannot
-//! show: the process's own log, its answers when the database goes away, and (later) being
-//! killed with SIGKILL or run behind a proxy. [`Colabel::start`] runs it on port 0 with test
+//! show: the process's own log, its answers when the database goes away, and running behind
+//! nginx (`balancer.rs`); later, being killed with SIGKILL. [`Colabel::start`] runs it on port 0 with test
 //! settings and the caller's extra environment, reads its stderr on a thread (every line is
 //! kept and echoed, so a failing test shows the log) and waits for the `Colabel listening on`
 //! line to learn the port. [`PgDatabase`] is a PostgreSQL database of its own for one such
