@@ -691,6 +691,10 @@ pub struct Api {
     pub base: String,
     pub client: Client,
     pub key: Option<String>,
+    /// When set, each request comes from a new client address (`X-Forwarded-For`, for an
+    /// app that trusts loopback as its proxy): a caller whose every request is a failed
+    /// attempt is then never throttled, the throttle counting per address.
+    spread: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
 }
 
 /// What an API request answered.
@@ -718,6 +722,12 @@ impl ApiAnswer {
     }
 }
 
+/// For `db_test_with!`: the app believes `X-Forwarded-*` from loopback, as behind a proxy.
+#[allow(dead_code)]
+pub fn trust_loopback(s: &mut colabel::config::Settings) {
+    s.trusted_proxies = colabel::client::TrustedProxies::parse("127.0.0.1, ::1").unwrap();
+}
+
 #[allow(dead_code)]
 impl Api {
     pub fn new(base: &str, key: Option<&str>) -> Self {
@@ -729,7 +739,14 @@ impl Api {
                 .build()
                 .unwrap(),
             key: key.map(str::to_string),
+            spread: None,
         }
+    }
+
+    /// Sends every request from a new client address (see `spread`).
+    pub fn from_many_addresses(mut self) -> Self {
+        self.spread = Some(Default::default());
+        self
     }
 
     /// Sends `method path` with the key, and `body` as JSON when given.
@@ -776,7 +793,12 @@ impl Api {
         self.answer(req).await
     }
 
-    async fn answer(&self, req: reqwest::RequestBuilder) -> ApiAnswer {
+    async fn answer(&self, mut req: reqwest::RequestBuilder) -> ApiAnswer {
+        if let Some(n) = &self.spread {
+            let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let address = std::net::Ipv4Addr::from(0x0a00_0000 + n);
+            req = req.header("x-forwarded-for", address.to_string());
+        }
         let res = req.send().await.expect("API request");
         let status = res.status();
         let headers = res.headers().clone();

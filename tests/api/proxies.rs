@@ -31,10 +31,6 @@ async fn signup_with(app: &TestApp, name: &str, headers: &[(&str, &str)]) -> (St
     (res.status(), res.text().await.unwrap())
 }
 
-fn trust_loopback(s: &mut colabel::config::Settings) {
-    s.trusted_proxies = colabel::client::TrustedProxies::parse("127.0.0.1, ::1").unwrap();
-}
-
 db_test!(async fn the_origin_check_believes_no_forwarded_header_from_an_untrusted_peer(app) {
     let own = app.base.clone();
     let own_https = own.replace("http://", "https://");
