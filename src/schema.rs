@@ -86,8 +86,7 @@ diesel::table! {
 diesel::table! {
     sessions (id) {
         id -> Text,
-        user_id -> Nullable<Integer>,
-        state -> Text,
+        user_id -> Integer,
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,

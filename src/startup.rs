@@ -111,7 +111,10 @@ impl Application {
             settings: settings.clone(),
             mailing: Arc::new(Mailing::from_settings(&settings, public_url)),
         };
-        let store = DbSessionStore::new(db.clone(), settings.session_idle, settings.session_max);
+        let store = DbSessionStore::new(
+            db.clone(),
+            crate::app::sessions::SessionPolicy::new(settings.session_idle, settings.session_max),
+        );
         let data = web::Data::new(state.clone());
         let trusted = web::Data::new(settings.trusted_proxies.clone());
         let max_age = time::Duration::seconds(settings.session_max.as_secs() as i64);
@@ -128,7 +131,6 @@ impl Application {
                 .default_service(web::to(crate::html::home::not_found))
                 .wrap(from_fn(crate::html::csrf::guard))
                 .wrap(from_fn(crate::html::input::reject_nul))
-                .wrap(from_fn(crate::html::session::unavailable))
                 .wrap(
                     ErrorHandlers::new()
                         .default_handler(crate::html::error_pages::render_error_page),

@@ -206,6 +206,8 @@ impl From<DomainError> for ApiError {
                 Vec::new(),
             ),
             DomainError::BadCredentials => (S::UNAUTHORIZED, "Invalid API key.".into(), Vec::new()),
+            // The API has no sessions; were one to end, it is a failed authentication.
+            DomainError::SessionEnded(_) => (S::UNAUTHORIZED, "Invalid API key.".into(), Vec::new()),
             DomainError::InvitationLimit { .. } => (S::TOO_MANY_REQUESTS, message, Vec::new()),
             DomainError::InvitationClosed(_) => (S::GONE, message, Vec::new()),
             DomainError::EmailNotVerified { .. } => {

@@ -153,6 +153,9 @@ pub enum DomainError {
     TooManyEmails {
         minutes: i64,
     },
+    /// The caller's session ended (signed out elsewhere, a password change, expiry) before
+    /// this request; carries the address to come back to after signing in again.
+    SessionEnded(String),
     /// The database cannot be reached, or is locked, in time (the cause is for the log).
     Unavailable(String),
     /// Anything else: logged, never shown.
@@ -193,6 +196,7 @@ impl DomainError {
             DomainError::EmailNotVerified { .. } => "email_not_verified",
             DomainError::LinkInvalid => "link_invalid",
             DomainError::TooManyEmails { .. } => "too_many_emails",
+            DomainError::SessionEnded(_) => "session_ended",
             DomainError::Unavailable(_) => "unavailable",
             DomainError::Internal(_) => "internal",
         }
@@ -277,6 +281,9 @@ impl DomainError {
                 "You asked for several emails recently. Try again in {minutes} minute{}.",
                 if *minutes == 1 { "" } else { "s" }
             ),
+            DomainError::SessionEnded(_) => {
+                "Your session has ended. Please sign in again.".into()
+            }
             DomainError::Unavailable(_) => {
                 "Colabel is busy or cannot reach its database. Please try again in a moment."
                     .into()

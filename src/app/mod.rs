@@ -18,6 +18,7 @@ pub mod error;
 pub mod invitations;
 pub mod orgs;
 pub mod principal;
+pub mod sessions;
 pub mod sweep;
 
 pub use error::{Conflict, Denied, DomainError, FieldErrors, Joining};

@@ -506,9 +506,3 @@ pub fn remove_preview(
     let target = orgs::member_by_name(conn, org.id, member)?.ok_or(DomainError::NotFound)?;
     Ok((org.username, target.username))
 }
-
-/// What every page's layout shows of the caller: their organizations by name (the profile
-/// menu) and their address while it is unverified (the banner); one statement.
-pub fn menu(conn: &mut DbConn, p: &Principal) -> Result<orgs::Nav> {
-    Ok(orgs::nav(conn, p.user_id)?)
-}

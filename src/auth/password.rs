@@ -147,12 +147,16 @@ impl Hasher {
                             Job::Hash(password, reply) => {
                                 let hashed =
                                     bcrypt::hash(password, cost).map_err(|e| e.to_string());
-                                Box::new(move || drop(reply.send(hashed)))
+                                Box::new(move || {
+                                    let _ = reply.send(hashed);
+                                })
                             }
                             Job::Verify(password, hash, reply) => {
                                 let ok = bcrypt::verify(password, &hash).unwrap_or(false);
                                 counter.fetch_add(1, Ordering::Relaxed);
-                                Box::new(move || drop(reply.send(ok)))
+                                Box::new(move || {
+                                    let _ = reply.send(ok);
+                                })
                             }
                         };
                         // Logins were piling up while this hash ran: rest as long as it took,

@@ -7,7 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::accounts::{self as uc, Login, Signup};
-use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::client::ClientInfo;
 use crate::db::write_tx;
@@ -83,7 +82,7 @@ pub async fn signup(
         email: email.clone(),
         password,
     };
-    let errors = match uc::signup(&state, cmd).await {
+    let errors = match uc::signup(state.for_anyone(), cmd).await {
         Ok(user) => {
             session::start(&session, &user)?;
             flash_success(
@@ -180,7 +179,7 @@ pub async fn login(
         password,
         client: client.ip,
     };
-    match uc::login(&state, cmd).await {
+    match uc::login(state.for_anyone(), cmd).await {
         Ok(user) => {
             session::start(&session, &user)?;
             Ok(redirect(&local_path(query.next.as_deref())))
@@ -233,16 +232,6 @@ fn link_invalid(session: &Session, user: Option<&Principal>, nav: Nav) -> LinkPa
     }
 }
 
-async fn nav_of(state: &State, user: &Option<Principal>) -> Result<Nav, HtmlError> {
-    Ok(match user {
-        Some(p) => {
-            let p = p.clone();
-            state.run(move |c| menu(c, &p)).await?
-        }
-        None => Nav::default(),
-    })
-}
-
 /// `GET /email/verify?token=`: a button that verifies (a GET changes nothing, so a mail
 /// scanner that opens the link does not use it up).
 pub async fn verify_form(
@@ -256,7 +245,7 @@ pub async fn verify_form(
     let preview = state
         .run(move |c| Ok(crate::app::email::verification_preview(c, &t)))
         .await?;
-    let nav = nav_of(&state, &user).await?;
+    let nav = state.menu().await?;
     match preview {
         Ok(email) => ok(&LinkPage {
             ctx: Layout::new(&session, user.as_ref(), nav, "Verify your email address"),
@@ -307,7 +296,7 @@ pub async fn verify(
             }
         }
         Err(DomainError::LinkInvalid) => {
-            let nav = nav_of(&state, &user).await?;
+            let nav = state.menu().await?;
             render(
                 StatusCode::GONE,
                 &link_invalid(&session, user.as_ref(), nav),
@@ -348,7 +337,7 @@ pub async fn forgot(
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, HtmlError> {
     let email = form.into_inner().email.trim().to_string();
-    let (e, m) = (email.clone(), state.mailing.clone());
+    let (e, m) = (email.clone(), state.mailing());
     match state
         .run(move |c| write_tx(c, |tx| crate::app::email::request_reset(tx, &m, &e)))
         .await
@@ -390,7 +379,7 @@ pub async fn reset_form(
     let preview = state
         .run(move |c| Ok(crate::app::email::reset_preview(c, &t)))
         .await?;
-    let nav = nav_of(&state, &user).await?;
+    let nav = state.menu().await?;
     match preview {
         Ok(username) => ok(&ResetPage {
             ctx: Layout::new(&session, user.as_ref(), nav, "Choose a new password"),
@@ -427,7 +416,7 @@ pub async fn reset(
         token: token.clone(),
         password,
     };
-    match crate::app::email::reset_password(&state, cmd).await {
+    match crate::app::email::reset_password(state.for_anyone(), cmd).await {
         Ok(username) => {
             // Every session of the account ended; this browser's, if it was one, carries on
             // as a visitor's (with the message).
@@ -448,7 +437,7 @@ pub async fn reset(
             let username = state
                 .run(move |c| crate::app::email::reset_preview(c, &t))
                 .await?;
-            let nav = nav_of(&state, &user).await?;
+            let nav = state.menu().await?;
             invalid(&ResetPage {
                 ctx: Layout::new(&session, user.as_ref(), nav, "Choose a new password"),
                 username,
@@ -457,7 +446,7 @@ pub async fn reset(
             })
         }
         Err(DomainError::LinkInvalid) => {
-            let nav = nav_of(&state, &user).await?;
+            let nav = state.menu().await?;
             render(
                 StatusCode::GONE,
                 &link_invalid(&session, user.as_ref(), nav),

@@ -242,10 +242,7 @@ pub async fn reference(
     session: Session,
     user: Option<Principal>,
 ) -> Result<HttpResponse, HtmlError> {
-    let nav = match user.clone() {
-        Some(p) => state.run(move |c| crate::app::orgs::menu(c, &p)).await?,
-        None => Vec::<String>::new().into(),
-    };
+    let nav = state.menu().await?;
     ok(&ReferencePage {
         ctx: Layout::new(&session, user.as_ref(), nav, "API reference"),
         r: reference_of_document(),

@@ -8,7 +8,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::api_keys::{self as uc, CreateKey, NewKey};
-use crate::app::orgs::menu;
 use crate::app::{FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::html::error::HtmlError;
@@ -37,7 +36,8 @@ fn page(
     req: &HttpRequest,
     session: &Session,
     user: &Principal,
-    (nav, (keys, history)): (Nav, (Vec<ApiKeyRow>, Vec<AuditRow>)),
+    nav: Nav,
+    (keys, history): (Vec<ApiKeyRow>, Vec<AuditRow>),
 ) -> ApiKeysPage {
     ApiKeysPage {
         ctx: Layout::new(session, Some(user), nav, "API keys"),
@@ -61,10 +61,8 @@ pub async fn list(
     user: Principal,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let data = state
-        .run(move |c| Ok((menu(c, &p)?, uc::list(c, &p)?)))
-        .await?;
-    ok(&page(&req, &session, &user, data))
+    let data = state.run(move |c| uc::list(c, &p)).await?;
+    ok(&page(&req, &session, &user, state.nav(), data))
 }
 
 #[derive(Deserialize)]
@@ -91,10 +89,10 @@ pub async fn create(
                 Ok(key) => Ok(key),
                 Err(e) => Err(form_errors(e, |_| None)?),
             };
-            Ok((created, (menu(c, &p)?, uc::list(c, &p)?)))
+            Ok((created, uc::list(c, &p)?))
         })
         .await?;
-    let mut page = page(&req, &session, &user, data);
+    let mut page = page(&req, &session, &user, state.nav(), data);
     match created {
         Ok(key) => {
             page.created = Some(key);

@@ -10,7 +10,6 @@ use crate::app::datasets::{
     self as uc, AddCollaborator, ChangeCollaborator, CollaboratorsView, CreateDataset,
     DeleteDataset, RemoveCollaborator, UpdateDataset,
 };
-use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::domain::access::Access;
@@ -90,11 +89,9 @@ pub async fn new_form(
     query: web::Query<NewQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let (owners, nav) = state
-        .run(move |c| Ok((uc::owners(c, &p)?, menu(c, &p)?)))
-        .await?;
+    let owners = state.run(move |c| uc::owners(c, &p)).await?;
     let form = DatasetForm::blank(owners, query.owner.as_deref());
-    let ctx = Layout::new(&session, Some(&user), nav, "New dataset");
+    let ctx = Layout::new(&session, Some(&user), state.nav(), "New dataset");
     if query.fragment.as_deref() == Some("1") {
         ok(&NewDatasetFragment { ctx, form })
     } else {
@@ -163,7 +160,7 @@ pub async fn create(
                     matches!(e, DomainError::Conflict(Conflict::DatasetNameTaken))
                         .then(|| ("name", e.message()))
                 })?;
-                Ok(Err((uc::owners(c, &p)?, menu(c, &p)?, errors)))
+                Ok(Err((uc::owners(c, &p)?, errors)))
             }
         })
         .await?;
@@ -172,8 +169,8 @@ pub async fn create(
             flash_success(&session, "Your dataset was created.");
             Ok(redirect(&path))
         }
-        Err((owners, nav, errors)) => invalid(&NewDatasetPage {
-            ctx: Layout::new(&session, Some(&user), nav, "New dataset"),
+        Err((owners, errors)) => invalid(&NewDatasetPage {
+            ctx: Layout::new(&session, Some(&user), state.nav(), "New dataset"),
             form: DatasetForm {
                 owners,
                 owner: f.owner.trim().to_string(),
@@ -206,21 +203,14 @@ pub async fn show(
 ) -> Result<HttpResponse, HtmlError> {
     let (owner, name) = path.into_inner();
     let p = user.clone();
-    let (ds, access, nav) = state
-        .run(move |c| {
-            let (ds, access) = uc::view(c, p.as_ref(), &owner, &name)?;
-            let nav = match &p {
-                Some(p) => menu(c, p)?,
-                None => Default::default(),
-            };
-            Ok((ds, access, nav))
-        })
+    let (ds, access) = state
+        .run(move |c| uc::view(c, p.as_ref(), &owner, &name))
         .await?;
     ok(&DatasetPage {
         ctx: Layout::new(
             &session,
             user.as_ref(),
-            nav,
+            state.nav(),
             format!("{}/{}", ds.owner_name, ds.name),
         ),
         ds,
@@ -283,13 +273,13 @@ pub async fn collaborators(
 ) -> Result<HttpResponse, HtmlError> {
     let (owner, name) = path.into_inner();
     let (p, page) = (user.clone(), query.page());
-    let (view, nav) = state
-        .run(move |c| Ok((uc::collaborators(c, &p, &owner, &name, page)?, menu(c, &p)?)))
+    let view = state
+        .run(move |c| uc::collaborators(c, &p, &owner, &name, page))
         .await?;
     let ctx = Layout::new(
         &session,
         Some(&user),
-        nav,
+        state.nav(),
         format!("Collaborators · {}", view.ds.name),
     );
     ok(&CollaboratorsPage::new(
@@ -343,7 +333,7 @@ pub async fn add_collaborator(
                         .then(|| ("username", e.message()))
                     })?;
                     let view = uc::collaborators(c, &p, &owner, &name, 1)?;
-                    Ok(Err((view, menu(c, &p)?, errors)))
+                    Ok(Err((view, errors)))
                 }
             },
         )
@@ -359,11 +349,11 @@ pub async fn add_collaborator(
                 added.dataset_path
             )))
         }
-        Err((view, nav, errors)) => {
+        Err((view, errors)) => {
             let ctx = Layout::new(
                 &session,
                 Some(&user),
-                nav,
+                state.nav(),
                 format!("Collaborators · {}", view.ds.name),
             );
             invalid(&CollaboratorsPage::new(ctx, view, (username, role), errors))
@@ -484,16 +474,13 @@ pub async fn settings(
 ) -> Result<HttpResponse, HtmlError> {
     let (owner, name) = path.into_inner();
     let p = user.clone();
-    let (ds, access, nav) = state
-        .run(move |c| {
-            let (ds, access) = uc::settings(c, &p, &owner, &name)?;
-            Ok((ds, access, menu(c, &p)?))
-        })
+    let (ds, access) = state
+        .run(move |c| uc::settings(c, &p, &owner, &name))
         .await?;
     let ctx = Layout::new(
         &session,
         Some(&user),
-        nav,
+        state.nav(),
         format!("Settings · {}", ds.name),
     );
     ok(&DatasetSettingsPage::new(ctx, ds, access))
@@ -561,7 +548,7 @@ pub async fn update_settings(
                 Err(e) => {
                     let errors = form_errors(e, |_| None)?;
                     let (ds, access) = uc::settings(c, &p, &owner, &name)?;
-                    Ok(Err((ds, access, menu(c, &p)?, errors)))
+                    Ok(Err((ds, access, errors)))
                 }
             }
         })
@@ -575,11 +562,11 @@ pub async fn update_settings(
             }
             Ok(redirect(&to))
         }
-        Err((ds, access, nav, errors)) => {
+        Err((ds, access, errors)) => {
             let ctx = Layout::new(
                 &session,
                 Some(&user),
-                nav,
+                state.nav(),
                 format!("Settings · {}", ds.name),
             );
             let mut page = DatasetSettingsPage::new(ctx, ds, access);

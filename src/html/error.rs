@@ -99,6 +99,7 @@ impl From<DomainError> for HtmlError {
             DomainError::NotFound | DomainError::NotCollaborator => HtmlError::NotFound,
             DomainError::Forbidden(_) => HtmlError::Forbidden(e.message()),
             DomainError::Unavailable(cause) => HtmlError::Unavailable(cause),
+            DomainError::SessionEnded(resume) => HtmlError::LoginRequired(resume),
             DomainError::Internal(cause) => HtmlError::Internal(cause),
             DomainError::Conflict(Conflict::Concurrent) => HtmlError::Conflict(e.message()),
             DomainError::Throttled { .. } | DomainError::TooManyEmails { .. } => {

@@ -4,7 +4,6 @@ use actix_session::Session;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::app::orgs::menu;
 use crate::app::{datasets, invitations, Principal};
 use crate::html::error::HtmlError;
 use crate::html::layout::{ok, Layout};
@@ -38,17 +37,16 @@ pub async fn home(
         });
     };
     let (p, page) = (user.clone(), query.page());
-    let (nav, datasets, invitations) = state
+    let (datasets, invitations) = state
         .run(move |c| {
             Ok((
-                menu(c, &p)?,
                 datasets::dashboard(c, &p, page)?,
                 invitations::received(c, &p)?,
             ))
         })
         .await?;
     ok(&HomePage {
-        ctx: Layout::new(&session, Some(&user), nav, "Dashboard"),
+        ctx: Layout::new(&session, Some(&user), state.nav(), "Dashboard"),
         datasets,
         invitations,
         back: "/",
@@ -57,8 +55,9 @@ pub async fn home(
 
 /// `GET /healthz`: 200 when the database answers (on SQLite: from the file opened at
 /// start), 503 otherwise.
-pub async fn healthz(state: State) -> HttpResponse {
-    match state.health().await {
+pub async fn healthz(app: actix_web::web::Data<crate::app::App>) -> HttpResponse {
+    // No session: a load balancer's probe.
+    match app.health().await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Err(e) => {
             log::warn!("health check: {e}");

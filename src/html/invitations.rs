@@ -9,14 +9,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::invitations::{self as uc, Respond, View, Which};
-use crate::app::orgs::menu;
 use crate::app::{DomainError, Principal};
 use crate::db::write_tx;
 use crate::domain::roles::default_role_label;
 use crate::html::error::HtmlError;
 use crate::html::layout::{flash_error, flash_success, local_path, redirect, render, Layout};
 use crate::html::State;
-use crate::models::orgs::Nav;
 
 #[derive(Template)]
 #[template(path = "invitations/show.html")]
@@ -61,16 +59,8 @@ pub async fn show(
 ) -> Result<HttpResponse, HtmlError> {
     let token = query.into_inner().token;
     let (t, p) = (token.clone(), user.clone());
-    let (view, nav) = state
-        .run(move |c| {
-            let view = uc::view(c, p.as_ref(), &t);
-            let nav = match &p {
-                Some(p) => menu(c, p)?,
-                None => Nav::default(),
-            };
-            Ok((view, nav))
-        })
-        .await?;
+    let view = state.run(move |c| Ok(uc::view(c, p.as_ref(), &t))).await?;
+    let nav = state.nav();
     let view = match view {
         Ok(v) => Some(v),
         Err(DomainError::LinkInvalid) => None,

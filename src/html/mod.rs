@@ -23,8 +23,136 @@ pub mod profiles;
 pub mod session;
 pub mod settings;
 
-/// What every handler receives: the application layer.
-pub type State = actix_web::web::Data<crate::app::App>;
+use std::cell::RefCell;
+use std::future::{ready, Ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::app::sessions::{self, Claim, SessionPolicy};
+use crate::app::{App, DomainError};
+use crate::db::DbConn;
+use crate::html::error::HtmlError;
+use crate::models::orgs::Nav;
+
+/// What every handler receives: the application layer, reached through this request's
+/// session. Its [`State::run`] is the only way a handler reaches the database, and it first
+/// checks that a signed-in session still stands, in the same call on the database threads
+/// as the page's work (one hand-off per request), in the statement that also reads the
+/// profile menu ([`State::nav`]). A handler that extracts `web::Data<App>` itself bypasses
+/// that check and must not act for a principal.
+pub struct State {
+    app: web::Data<App>,
+    session: Session,
+    claim: Option<Claim>,
+    /// Where to come back after signing in, should the session have ended.
+    resume: String,
+    /// The menu of a checked session (set by the first `run`).
+    nav: RefCell<Option<Nav>>,
+}
+
+impl FromRequest for State {
+    type Error = HtmlError;
+    type Future = Ready<Result<Self, HtmlError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let app = req
+            .app_data::<web::Data<App>>()
+            .cloned()
+            .ok_or_else(|| HtmlError::internal("the application is not configured"));
+        let session = req.get_session();
+        ready(app.map(|app| State {
+            app,
+            claim: session::claim(&session),
+            session,
+            resume: session::resume_path(req),
+            nav: RefCell::new(None),
+        }))
+    }
+}
+
+impl State {
+    /// Runs `f` with a pooled connection on the database threads, after checking the
+    /// request's signed-in session if it claims one (once per request). A session that has
+    /// ended is ended in the browser too, and answers [`DomainError::SessionEnded`] (the
+    /// login page, then back here) before `f` runs.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DomainError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, DomainError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let check = match (&self.claim, self.nav.borrow().is_some()) {
+            (Some(claim), false) => Some((claim.clone(), self.policy())),
+            _ => None,
+        };
+        let now = chrono::Utc::now().naive_utc();
+        let ran = self
+            .app
+            .run(move |c| {
+                let nav = match check {
+                    Some((claim, policy)) => Some(sessions::check(c, &claim, policy, now)?),
+                    None => None,
+                };
+                Ok((nav, f(c)))
+            })
+            .await;
+        match ran {
+            Ok((nav, out)) => {
+                if nav.is_some() {
+                    *self.nav.borrow_mut() = nav;
+                }
+                out
+            }
+            Err(DomainError::SessionEnded(_)) => {
+                session::end(&self.session);
+                Err(DomainError::SessionEnded(self.resume.clone()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The application layer, for a use case that runs its own database calls (a password
+    /// change hashes first): the session is checked first, in a call of its own.
+    pub async fn app(&self) -> Result<&App, DomainError> {
+        if self.claim.is_some() && self.nav.borrow().is_none() {
+            self.run(|_| Ok(())).await?;
+        }
+        Ok(&self.app)
+    }
+
+    /// The application layer for a use case that acts for no principal (signing up,
+    /// logging in, resetting a forgotten password): nothing to check.
+    pub fn for_anyone(&self) -> &App {
+        &self.app
+    }
+
+    /// The profile menu of the signed-in user, read by the first [`State::run`] (empty for
+    /// a visitor, or before).
+    pub fn nav(&self) -> Nav {
+        self.nav.borrow().clone().unwrap_or_default()
+    }
+
+    /// The profile menu, checking the session first if no [`State::run`] has yet.
+    pub async fn menu(&self) -> Result<Nav, DomainError> {
+        self.app().await?;
+        Ok(self.nav())
+    }
+
+    /// Where links in emails point and the invitation rules (no database).
+    pub fn mailing(&self) -> std::sync::Arc<crate::app::Mailing> {
+        self.app.mailing.clone()
+    }
+
+    pub fn settings(&self) -> &crate::config::Settings {
+        &self.app.settings
+    }
+
+    fn policy(&self) -> SessionPolicy {
+        let s = &self.app.settings;
+        SessionPolicy::new(s.session_idle, s.session_max)
+    }
+}
 
 /// `?page=N&q=prefix` on list pages.
 #[derive(serde::Deserialize, Default)]

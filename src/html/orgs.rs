@@ -42,8 +42,7 @@ pub async fn new_form(
     session: Session,
     user: Principal,
 ) -> Result<HttpResponse, HtmlError> {
-    let p = user.clone();
-    let nav = state.run(move |c| uc::menu(c, &p)).await?;
+    let nav = state.menu().await?;
     ok(&NewOrgPage {
         ctx: Layout::new(&session, Some(&user), nav, "New organization"),
         username: String::new(),
@@ -80,7 +79,7 @@ pub async fn create(
                     matches!(e, DomainError::Conflict(Conflict::NameTaken))
                         .then(|| ("username", e.message()))
                 })?;
-                Ok(Err((errors, uc::menu(c, &p)?)))
+                Ok(Err(errors))
             }
         })
         .await?;
@@ -92,8 +91,8 @@ pub async fn create(
             );
             Ok(redirect(&format!("/{name}")))
         }
-        Err((errors, nav)) => invalid(&NewOrgPage {
-            ctx: Layout::new(&session, Some(&user), nav, "New organization"),
+        Err(errors) => invalid(&NewOrgPage {
+            ctx: Layout::new(&session, Some(&user), state.nav(), "New organization"),
             username: form.username.trim().to_string(),
             display_name: form.display_name.trim().to_string(),
             errors,
@@ -136,9 +135,10 @@ async fn members_data(
     Ok(state
         .run(move |c| {
             let view = uc::members(c, &p, &name, &q, Paging::html(page))?;
-            Ok((view.org, view.role, view.members, uc::menu(c, &p)?))
+            Ok((view.org, view.role, view.members))
         })
-        .await?)
+        .await
+        .map(|(org, role, members)| (org, role, members, state.nav()))?)
 }
 
 pub async fn members(
@@ -206,16 +206,11 @@ pub async fn settings(
     path: web::Path<String>,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let (org, role, nav) = state
-        .run(move |c| {
-            let (org, role) = uc::settings(c, &p, &path)?;
-            Ok((org, role, uc::menu(c, &p)?))
-        })
-        .await?;
+    let (org, role) = state.run(move |c| uc::settings(c, &p, &path)).await?;
     let ctx = Layout::new(
         &session,
         Some(&user),
-        nav,
+        state.nav(),
         format!("Settings · {}", org.username),
     );
     ok(&SettingsPage::new(ctx, org, role))
@@ -300,7 +295,7 @@ pub async fn update_settings(
                 Err(e) => {
                     let errors = form_errors(e, |_| None)?;
                     let (org, role) = uc::settings(c, &p, &name)?;
-                    Ok(Err((org, role, uc::menu(c, &p)?, errors)))
+                    Ok(Err((org, role, errors)))
                 }
             }
         })
@@ -314,11 +309,11 @@ pub async fn update_settings(
             flash_success(&session, "The organization's settings were saved.");
             Ok(redirect(&format!("/{name}/settings")))
         }
-        Err((org, role, nav, errors)) => {
+        Err((org, role, errors)) => {
             let ctx = Layout::new(
                 &session,
                 Some(&user),
-                nav,
+                state.nav(),
                 format!("Settings · {}", org.username),
             );
             let mut page = SettingsPage::new(ctx, org, role);
@@ -390,8 +385,8 @@ impl ManageMembersPage {
     }
 }
 
-/// The Members subtab's data: a page of members, the pending invitations, the menu.
-type ManageData = (Org, OrgRole, Page<Member>, Vec<Pending>, Nav);
+/// The Members subtab's data: a page of members and the pending invitations.
+type ManageData = (Org, OrgRole, Page<Member>, Vec<Pending>);
 
 fn manage_data(
     c: &mut crate::db::DbConn,
@@ -403,13 +398,14 @@ fn manage_data(
     let view = uc::managed_members(c, p, name, q, Paging::html(page))?;
     let (org, role, members) = (view.org, view.role, view.members);
     let invitations = crate::app::invitations::pending(c, &org)?;
-    Ok((org, role, members, invitations, uc::menu(c, p)?))
+    Ok((org, role, members, invitations))
 }
 
 fn manage_members_page(
     session: &Session,
     user: &Principal,
-    (org, role, members, invitations, nav): ManageData,
+    nav: Nav,
+    (org, role, members, invitations): ManageData,
     query: &ListQuery,
     forms: MemberForms,
 ) -> ManageMembersPage {
@@ -455,6 +451,7 @@ pub async fn manage_members(
     ok(&manage_members_page(
         &session,
         &user,
+        state.nav(),
         data,
         &query,
         MemberForms::default(),
@@ -528,6 +525,7 @@ pub async fn add_member(
         Err((data, errors)) => invalid(&manage_members_page(
             &session,
             &user,
+            state.nav(),
             data,
             &ListQuery::default(),
             MemberForms {
@@ -559,7 +557,7 @@ pub async fn invite(
 ) -> Result<HttpResponse, HtmlError> {
     let (role, default_role) = parse_roles(&form.role, &form.default_role)?;
     let invitee = form.invitee.trim().to_string();
-    let (p, name, m) = (user.clone(), path.into_inner(), state.mailing.clone());
+    let (p, name, m) = (user.clone(), path.into_inner(), state.mailing());
     let cmd = Invite {
         org: name.clone(),
         invitee: invitee.clone(),
@@ -606,6 +604,7 @@ pub async fn invite(
         Err((data, errors)) => invalid(&manage_members_page(
             &session,
             &user,
+            state.nav(),
             data,
             &ListQuery::default(),
             MemberForms {
@@ -638,7 +637,7 @@ pub async fn manage_invitation(
         "cancel" => false,
         _ => return Err(HtmlError::bad_request("Unknown invitation action.")),
     };
-    let (p, m) = (user.clone(), state.mailing.clone());
+    let (p, m) = (user.clone(), state.mailing());
     let cmd = ManageInvitation {
         org: org.clone(),
         id,
@@ -657,7 +656,7 @@ pub async fn manage_invitation(
     match result {
         Ok((org, who)) => {
             let text = if resend {
-                format!("The invitation of {who} was sent again, with a new link valid for another {} days.", state.mailing.invitation_ttl.num_days())
+                format!("The invitation of {who} was sent again, with a new link valid for another {} days.", state.mailing().invitation_ttl.num_days())
             } else {
                 format!("The invitation of {who} was cancelled; its link no longer works.")
             };
@@ -735,11 +734,11 @@ pub async fn confirm_remove(
 ) -> Result<HttpResponse, HtmlError> {
     let (org, member) = path.into_inner();
     let p = user.clone();
-    let ((org, member), nav) = state
-        .run(move |c| Ok((uc::remove_preview(c, &p, &org, &member)?, uc::menu(c, &p)?)))
+    let (org, member) = state
+        .run(move |c| uc::remove_preview(c, &p, &org, &member))
         .await?;
     ok(&ConfirmPage {
-        ctx: Layout::new(&session, Some(&user), nav, "Remove member"),
+        ctx: Layout::new(&session, Some(&user), state.nav(), "Remove member"),
         heading: format!("Remove {member} from {org}?"),
         message: format!("{member} will lose access to {org} and to every dataset of {org} they collaborate on. The audit log keeps a record."),
         action: format!("/{org}/settings/members/{member}/remove"),
@@ -808,19 +807,14 @@ pub async fn audit_log(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let (p, page) = (user.clone(), query.page());
-    let ((org, role, events), nav) = state
-        .run(move |c| {
-            Ok((
-                uc::audit_log(c, &p, &path, Paging::html(page))?,
-                uc::menu(c, &p)?,
-            ))
-        })
+    let (org, role, events) = state
+        .run(move |c| uc::audit_log(c, &p, &path, Paging::html(page)))
         .await?;
     ok(&AuditPage {
         ctx: Layout::new(
             &session,
             Some(&user),
-            nav,
+            state.nav(),
             format!("Audit log · {}", org.username),
         ),
         org,
@@ -850,11 +844,11 @@ pub async fn my_orgs(
     user: Principal,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let (list, nav, invitations) = state
-        .run(move |c| Ok((uc::mine(c, &p)?, uc::menu(c, &p)?, inv_uc::received(c, &p)?)))
+    let (list, invitations) = state
+        .run(move |c| Ok((uc::mine(c, &p)?, inv_uc::received(c, &p)?)))
         .await?;
     ok(&MyOrgsPage {
-        ctx: Layout::new(&session, Some(&user), nav, "Organizations"),
+        ctx: Layout::new(&session, Some(&user), state.nav(), "Organizations"),
         tab: "organizations",
         orgs: list,
         invitations,
@@ -869,10 +863,8 @@ pub async fn confirm_leave(
     path: web::Path<String>,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let ((org, last), nav) = state
-        .run(move |c| Ok((uc::leave_preview(c, &p, &path)?, uc::menu(c, &p)?)))
-        .await?;
-    let ctx = Layout::new(&session, Some(&user), nav, "Leave organization");
+    let (org, last) = state.run(move |c| uc::leave_preview(c, &p, &path)).await?;
+    let ctx = Layout::new(&session, Some(&user), state.nav(), "Leave organization");
     if last {
         // Say it before the click: the last administrator cannot leave (SPEC 4.1).
         return ok(&ConfirmPage {

@@ -5,7 +5,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::app::accounts::{self as uc, AccountPage};
-use crate::app::orgs::menu;
 use crate::app::Principal;
 use crate::html::error::HtmlError;
 use crate::html::layout::{ok, Layout};
@@ -32,16 +31,10 @@ pub async fn show(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let (p, page) = (user.clone(), query.page());
-    let (shown, nav) = state
-        .run(move |c| {
-            let shown = uc::page(c, p.as_ref(), &path, page)?;
-            let nav = match &p {
-                Some(p) => menu(c, p)?,
-                None => Default::default(),
-            };
-            Ok((shown, nav))
-        })
+    let shown = state
+        .run(move |c| uc::page(c, p.as_ref(), &path, page))
         .await?;
+    let nav = state.nav();
     match shown {
         AccountPage::Org(b) => {
             let (org, role, datasets) = *b;

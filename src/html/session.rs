@@ -1,30 +1,31 @@
-//! Sessions of the HTML surface: actix-session's `SessionStore` over the `sessions` table,
-//! and the step that turns a request's session into a [`Principal`].
+//! Sessions of the HTML surface: actix-session's `SessionStore`, and the step that turns a
+//! request's session into a claim that the page's own database call checks.
 //!
-//! Only signed-in sessions have a row. The cookie holds only a random key; the row is found
-//! by the key's SHA-256, so a copy of the table cannot be replayed. Deleting the row ends the
-//! session everywhere at once: logout, a password change and expiry all do that.
+//! Every session's state (the user it signed in, its CSRF token, a message for the next
+//! page) travels in the cookie, which actix-session signs with `COLABEL_SESSION_KEY`. A
+//! signed-in session also has a row, found by the SHA-256 of a random key the cookie holds
+//! (so a copy of the table cannot be replayed); deleting the row ends the session everywhere
+//! at once: logout, a password change and expiry all do that. Loading a session reads no
+//! database: the cookie's claim is checked by `app::sessions::check` in the same database
+//! call as the page's work, in the statement that reads the profile menu ([`crate::html::State`]),
+//! so a page makes one hand-off to the database threads (issue 18).
 //!
-//! A visitor's session (the CSRF token of the login and signup forms, a message) has no row:
-//! its state travels in the cookie itself, which actix-session signs with
-//! `COLABEL_SESSION_KEY`, with an expiry. So the forms carry their token as a signed
-//! double-submit cookie, any instance can check it, and visitors, however many, store
-//! nothing (issue 13).
+//! The cookie holds nothing secret from its owner (a name, a token they submit in forms, a
+//! message): it is signed, not encrypted. A visitor's session has no row at all, so
+//! visitors, however many, store nothing (issue 13).
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
-use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_session::{Session, SessionExt};
-use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::time::Duration as CookieDuration;
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use chrono::{NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::app::sessions::{Claim, SessionPolicy};
 use crate::app::Principal;
 use crate::db::{Db, DbConn};
 use crate::html::error::HtmlError;
@@ -37,24 +38,34 @@ const USERNAME_KEY: &str = "uname";
 /// Session keys that exist only while signed in.
 pub const SIGNED_IN_KEYS: &[&str] = &[USER_ID_KEY, USERNAME_KEY];
 
-/// Set (in memory only) when the store could not load the session: the request is answered
-/// 503 by [`unavailable`] instead of running as a visitor. actix-session would turn a load
-/// error into a bare 500 outside every other middleware: no page, no headers, no log line.
-const UNAVAILABLE_KEY: &str = "_unavailable";
-
-/// Rows are touched at most this often, so a page view rarely writes.
-const TOUCH_EVERY_SECS: i64 = 60;
+/// Set in memory when a signed-in session is loaded: the id of its row. Never written to
+/// the cookie (the cookie holds the key it is derived from).
+const ROW_ID_KEY: &str = "_row";
 
 /// The start of a visitor's session key: `anon.EXPIRES.HEX` (Unix seconds; the state as
-/// hex-encoded JSON). Row keys are letters and digits only, so they never start like this.
+/// hex-encoded JSON). A signed-in session's key is `KEY.HEX`, where `KEY` (letters and
+/// digits) names its row; its expiry is the row's.
 const ANONYMOUS: &str = "anon.";
 
-/// The signed-in user of a session, if any (no database round trip: the session row exists
-/// only while the user does, and ends at logout or password change).
-pub fn principal(session: &Session) -> Option<Principal> {
-    let id = session.get::<i32>(USER_ID_KEY).ok().flatten()?;
+/// The length of the random key that names a session's row.
+const ROW_KEY_LEN: usize = 64;
+
+/// The request's signed-in claim, if its cookie makes one: which session, and whose.
+pub fn claim(session: &Session) -> Option<Claim> {
+    let user_id = session.get::<i32>(USER_ID_KEY).ok().flatten()?;
     let username = session.get::<String>(USERNAME_KEY).ok().flatten()?;
-    Some(Principal::session(id, username))
+    let session_id = session.get::<String>(ROW_ID_KEY).ok().flatten()?;
+    Some(Claim {
+        session_id,
+        user_id,
+        username,
+    })
+}
+
+/// The user the session's cookie names, for error pages (which read no database). Pages
+/// get theirs from [`crate::html::State`], checked.
+pub fn principal(session: &Session) -> Option<Principal> {
+    claim(session).map(|c| c.principal())
 }
 
 /// Extracting a `Principal` requires a signed-in session: visitors are sent to the login
@@ -64,17 +75,9 @@ impl FromRequest for Principal {
     type Future = Ready<Result<Self, HtmlError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The claim; `State::run` checks it before any of the page's work.
         let user = principal(&req.get_session());
-        ready(user.ok_or_else(|| {
-            let next = if req.method() == actix_web::http::Method::GET {
-                req.uri()
-                    .path_and_query()
-                    .map_or("/".into(), |p| p.as_str().to_string())
-            } else {
-                "/".into()
-            };
-            HtmlError::LoginRequired(next)
-        }))
+        ready(user.ok_or_else(|| HtmlError::LoginRequired(resume_path(req))))
     }
 }
 
@@ -96,47 +99,36 @@ pub fn end(session: &Session) {
     session.purge();
 }
 
-/// Answers 503 (the error page, logged) when the session could not be loaded because the
-/// database is out of reach; runs inside the session middleware, before any handler.
-pub async fn unavailable<B: MessageBody + 'static>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let cause = req
-        .get_session()
-        .get::<String>(UNAVAILABLE_KEY)
-        .ok()
-        .flatten();
-    match cause {
-        Some(cause) => Ok(req
-            .error_response(HtmlError::Unavailable(format!("sessions: {cause}")))
-            .map_into_right_body()),
-        None => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
+/// The next request's address to come back to after signing in: a page's own, a form's
+/// none (its post cannot be replayed).
+pub fn resume_path(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map_or("/".into(), |p| p.as_str().to_string())
+    } else {
+        "/".into()
     }
 }
 
 #[derive(Clone)]
 pub struct DbSessionStore {
     db: Db,
-    idle: Duration,
-    max_age: Duration,
+    policy: SessionPolicy,
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, idle: Duration, max_age: Duration) -> Self {
-        DbSessionStore { db, idle, max_age }
+    pub fn new(db: Db, policy: SessionPolicy) -> Self {
+        DbSessionStore { db, policy }
     }
 }
 
-/// The database id of a cookie's session key.
+/// The database id of a session's row key.
 pub fn session_id(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-fn user_id_of(state: &HashMap<String, String>) -> Option<i32> {
+fn user_id_of(state: &State) -> Option<i32> {
     state.get(USER_ID_KEY).and_then(|v| v.parse().ok())
 }
 
@@ -144,12 +136,25 @@ fn signed_in(state: &State) -> bool {
     SIGNED_IN_KEYS.iter().any(|k| state.contains_key(*k))
 }
 
+/// The state as the cookie carries it (hex-encoded JSON), without what is kept in memory.
+fn encode(state: &State) -> Result<String, anyhow::Error> {
+    let mut kept = state.clone();
+    kept.remove(ROW_ID_KEY);
+    Ok(hex::encode(serde_json::to_string(&kept)?))
+}
+
+fn decode(hex_state: &str) -> Option<State> {
+    serde_json::from_slice(&hex::decode(hex_state).ok()?).ok()
+}
+
+fn key(text: String) -> Result<SessionKey, anyhow::Error> {
+    SessionKey::try_from(text).map_err(|e| anyhow::anyhow!("session key: {e}"))
+}
+
 /// A visitor's session key, holding `state` until `idle` from now.
-fn anonymous_key(state: &State, idle: Duration) -> Result<SessionKey, anyhow::Error> {
-    let expires = now().and_utc().timestamp() + secs(idle).num_seconds();
-    let json = serde_json::to_string(state)?;
-    SessionKey::try_from(format!("{ANONYMOUS}{expires}.{}", hex::encode(json)))
-        .map_err(|e| anyhow::anyhow!("session key: {e}"))
+fn anonymous_key(state: &State, idle: chrono::Duration) -> Result<SessionKey, anyhow::Error> {
+    let expires = now().and_utc().timestamp() + idle.num_seconds();
+    key(format!("{ANONYMOUS}{expires}.{}", encode(state)?))
 }
 
 /// The state of a visitor's session key; `None` when it has expired or does not parse. (The
@@ -159,12 +164,15 @@ fn anonymous_state(rest: &str) -> Option<State> {
     if expires.parse::<i64>().ok()? <= now().and_utc().timestamp() {
         return None;
     }
-    let state: State = serde_json::from_slice(&hex::decode(hex_state).ok()?).ok()?;
+    let state = decode(hex_state)?;
     (!signed_in(&state)).then_some(state)
 }
 
-fn secs(d: Duration) -> chrono::Duration {
-    chrono::Duration::seconds(d.as_secs().min(i64::MAX as u64 / 1000) as i64)
+/// A signed-in session's row key and state, from its session key `KEY.HEX`.
+fn signed_in_parts(text: &str) -> Option<(&str, &str)> {
+    let (row_key, hex_state) = text.split_once('.')?;
+    (row_key.len() == ROW_KEY_LEN && row_key.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some((row_key, hex_state))
 }
 
 fn now() -> NaiveDateTime {
@@ -187,71 +195,60 @@ impl DbSessionStore {
         .map_err(|e| anyhow::anyhow!("blocking pool: {e}"))?
     }
 
-    fn insert_row(
-        conn: &mut DbConn,
-        state: &State,
-        idle: Duration,
-    ) -> Result<SessionKey, anyhow::Error> {
-        let key = crate::auth::random_token(64);
-        let t = now();
-        let json = serde_json::to_string(state)?;
-        sessions::insert(
-            conn,
-            &session_id(&key),
-            user_id_of(state),
-            &json,
-            t,
-            t + secs(idle),
-        )?;
-        SessionKey::try_from(key).map_err(|e| anyhow::anyhow!("session key: {e}"))
+    /// A new row for a session that has just signed in, and its session key.
+    async fn insert_row(&self, state: State) -> Result<SessionKey, anyhow::Error> {
+        let user_id = user_id_of(&state).ok_or_else(|| anyhow::anyhow!("no user id"))?;
+        let row_key = crate::auth::random_token(ROW_KEY_LEN);
+        let id = session_id(&row_key);
+        let idle = self.policy.idle;
+        self.blocking(move |conn| {
+            let t = now();
+            sessions::insert(conn, &id, user_id, t, t + idle)?;
+            Ok(())
+        })
+        .await?;
+        key(format!("{row_key}.{}", encode(&state)?))
+    }
+
+    async fn delete_row(&self, row_key: &str) -> Result<(), anyhow::Error> {
+        let id = session_id(row_key);
+        self.blocking(move |conn| {
+            sessions::delete(conn, &id)?;
+            Ok(())
+        })
+        .await
     }
 }
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
-        if let Some(rest) = key.as_ref().strip_prefix(ANONYMOUS) {
+        let text = key.as_ref();
+        if let Some(rest) = text.strip_prefix(ANONYMOUS) {
             return Ok(anonymous_state(rest));
         }
-        let id = session_id(key.as_ref());
-        let (idle, max_age) = (self.idle, self.max_age);
-        self.blocking(move |conn| {
-            let Some(row) = sessions::find(conn, &id)? else {
-                return Ok(None);
-            };
-            let t = now();
-            if t >= row.expires_at || t >= row.created_at + secs(max_age) {
-                sessions::delete(conn, &id)?;
-                return Ok(None);
-            }
-            if (t - row.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
-                sessions::touch(conn, &id, t, t + secs(idle))?;
-            }
-            Ok(Some(serde_json::from_str::<State>(&row.state)?))
-        })
-        .await
-        .or_else(|e| {
-            // Not an error for actix-session (it would answer a bare 500): a state that
-            // `unavailable` answers with the 503 page. It is never saved: nothing changes it.
-            let cause = serde_json::Value::String(e.to_string()).to_string();
-            Ok(Some(State::from([(UNAVAILABLE_KEY.to_string(), cause)])))
-        })
+        // No database here: `State::run` checks the row with the page's own statements.
+        let Some((row_key, hex_state)) = signed_in_parts(text) else {
+            return Ok(None);
+        };
+        let Some(mut state) = decode(hex_state).filter(signed_in) else {
+            return Ok(None);
+        };
+        let id = serde_json::Value::String(session_id(row_key)).to_string();
+        state.insert(ROW_ID_KEY.to_string(), id);
+        Ok(Some(state))
     }
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
-        let idle = self.idle;
         if !signed_in(&state) {
-            return anonymous_key(&state, idle).map_err(SaveError::Other);
+            return anonymous_key(&state, self.policy.idle).map_err(SaveError::Other);
         }
-        match self
-            .blocking(move |conn| Self::insert_row(conn, &state, idle))
-            .await
-        {
+        match self.insert_row(state).await {
             Ok(key) => Ok(key),
             // The response is ready: rather than a bare 500, it goes out with a key that
-            // has no row (the session starts again on the next request); the loss is logged.
+            // has no row (the next page asks to sign in again); the loss is logged.
             Err(e) => {
                 log::warn!("database unavailable: a new session was not saved: {e}");
-                SessionKey::try_from(crate::auth::random_token(64))
+                SessionKey::try_from(crate::auth::random_token(ROW_KEY_LEN))
                     .map_err(|e| SaveError::Other(e.into()))
             }
         }
@@ -261,70 +258,47 @@ impl SessionStore for DbSessionStore {
         &self,
         key: SessionKey,
         state: State,
-        _ttl: &CookieDuration,
+        ttl: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
-        let idle = self.idle;
-        if key.as_ref().starts_with(ANONYMOUS) {
-            if !signed_in(&state) {
-                return anonymous_key(&state, idle).map_err(UpdateError::Other);
-            }
+        let idle = self.policy.idle;
+        let row_key = signed_in_parts(key.as_ref()).map(|(k, _)| k.to_string());
+        match (row_key, signed_in(&state)) {
+            // Signed in, still: the same row, the new state in the cookie.
+            (Some(row_key), true) => encode(&state)
+                .and_then(|hex_state| self::key(format!("{row_key}.{hex_state}")))
+                .map_err(UpdateError::Other),
             // Signed in without a renewal (`start` renews): a row under a new key.
-            return self
-                .save(state, _ttl)
+            (None, true) => self
+                .save(state, ttl)
                 .await
-                .map_err(|e| UpdateError::Other(anyhow::anyhow!("{e}")));
-        }
-        let id = session_id(key.as_ref());
-        let fallback = SessionKey::try_from(key.as_ref().to_string())
-            .map_err(|e| UpdateError::Other(e.into()))?;
-        self.blocking(move |conn| {
-            let t = now();
-            let json = serde_json::to_string(&state)?;
-            if sessions::update_state(conn, &id, user_id_of(&state), &json, t, t + secs(idle))? {
-                return Ok(key);
+                .map_err(|e| UpdateError::Other(anyhow::anyhow!("{e}"))),
+            // Signed out without a renewal: the row goes, the rest stays as a visitor's.
+            (Some(row_key), false) => {
+                if let Err(e) = self.delete_row(&row_key).await {
+                    log::warn!(
+                        "database unavailable: an ended session's row stays until it expires: {e}"
+                    );
+                }
+                anonymous_key(&state, idle).map_err(UpdateError::Other)
             }
-            // The row was deleted meanwhile (logout elsewhere, password change, expiry):
-            // never bring a signed-in state back; keep only the anonymous part, as a
-            // visitor's session (no row).
-            let mut anonymous = state;
-            anonymous.retain(|k, _| !SIGNED_IN_KEYS.contains(&k.as_str()));
-            anonymous_key(&anonymous, idle)
-        })
-        .await
-        .or_else(|e| {
-            // As in `save`: the change of state (a message, a token) is lost, and logged.
-            log::warn!("database unavailable: a session change was not saved: {e}");
-            Ok(fallback)
-        })
+            (None, false) => anonymous_key(&state, idle).map_err(UpdateError::Other),
+        }
     }
 
     async fn update_ttl(
         &self,
-        key: &SessionKey,
+        _key: &SessionKey,
         _ttl: &CookieDuration,
     ) -> Result<(), anyhow::Error> {
-        if key.as_ref().starts_with(ANONYMOUS) {
-            return Ok(());
-        }
-        let id = session_id(key.as_ref());
-        let idle = self.idle;
-        self.blocking(move |conn| {
-            let t = now();
-            sessions::touch(conn, &id, t, t + secs(idle))?;
-            Ok(())
-        })
-        .await
+        // Never asked for (the cookie's lifetime is extended on changes only); a row's idle
+        // expiry moves on when `app::sessions::check` sees it used.
+        Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
-        if key.as_ref().starts_with(ANONYMOUS) {
-            return Ok(());
+        match signed_in_parts(key.as_ref()) {
+            Some((row_key, _)) => self.delete_row(row_key).await,
+            None => Ok(()),
         }
-        let id = session_id(key.as_ref());
-        self.blocking(move |conn| {
-            sessions::delete(conn, &id)?;
-            Ok(())
-        })
-        .await
     }
 }

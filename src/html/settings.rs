@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::app::accounts::{self as uc, ChangePassword, UpdateProfile};
 use crate::app::email::resend_verification as resend_link;
-use crate::app::orgs::menu;
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::client::ClientInfo;
 use crate::db::write_tx;
@@ -36,9 +35,8 @@ pub async fn profile_form(
     user: Principal,
 ) -> Result<HttpResponse, HtmlError> {
     let p = user.clone();
-    let (nav, profile) = state
-        .run(move |c| Ok((menu(c, &p)?, uc::profile(c, &p)?)))
-        .await?;
+    let profile = state.run(move |c| uc::profile(c, &p)).await?;
+    let nav = state.nav();
     ok(&ProfilePage {
         ctx: Layout::new(&session, Some(&user), nav, "Settings"),
         tab: "profile",
@@ -81,7 +79,7 @@ pub async fn update(
                 display_name: form.display_name.clone(),
                 email: form.email.clone(),
             };
-            let m = state.mailing.clone();
+            let m = state.mailing();
             match state
                 .run(move |c| write_tx(c, |tx| uc::update_profile(tx, &p, &m, cmd)))
                 .await
@@ -108,7 +106,7 @@ pub async fn update(
                 revoke_keys: form.revoke_keys.is_some(),
                 client: client.ip,
             };
-            match uc::change_password(&state, &p, cmd).await {
+            match uc::change_password(state.app().await?, &p, cmd).await {
                 Ok(()) => {
                     // Every session of the user is gone, this one included; a new session
                     // (new id, new CSRF token) keeps this browser signed in.
@@ -146,9 +144,8 @@ pub async fn update(
         _ => None,
     })?;
     let p = user.clone();
-    let (nav, profile) = state
-        .run(move |c| Ok((menu(c, &p)?, uc::profile(c, &p)?)))
-        .await?;
+    let profile = state.run(move |c| uc::profile(c, &p)).await?;
+    let nav = state.nav();
     let (display_name, email) = if form.action == "password" {
         (profile.display_name, profile.email)
     } else {
@@ -178,7 +175,7 @@ pub async fn resend_verification(
     user: Principal,
     headers: actix_web::HttpRequest,
 ) -> Result<HttpResponse, HtmlError> {
-    let (p, m) = (user.clone(), state.mailing.clone());
+    let (p, m) = (user.clone(), state.mailing());
     match state
         .run(move |c| write_tx(c, |tx| resend_link(tx, &p, &m)))
         .await

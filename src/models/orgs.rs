@@ -10,7 +10,7 @@ use crate::domain::names::name_key;
 use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole};
 use crate::models::accounts;
 use crate::models::{prefix_upper_bound, Page};
-use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations, users};
+use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations};
 
 /// An organization as its pages show it.
 #[derive(Clone, Debug)]
@@ -137,11 +137,6 @@ pub fn find_with_role(
     Ok(row.map(|(org, role)| (org_from(org), role)))
 }
 
-/// The organizations a user belongs to, by name, for the profile menu (bounded).
-pub fn nav_orgs(conn: &mut DbConn, user_id: i32) -> QueryResult<Vec<String>> {
-    Ok(nav(conn, user_id)?.orgs)
-}
-
 /// What the layout of every page shows about the signed-in user: their organizations (the
 /// profile menu) and their address while it is not verified (the banner).
 #[derive(Clone, Debug, Default)]
@@ -159,29 +154,8 @@ impl From<Vec<String>> for Nav {
     }
 }
 
-/// [`Nav`] in one statement: the user's row, joined to their organizations.
-pub fn nav(conn: &mut DbConn, user_id: i32) -> QueryResult<Nav> {
-    let rows: Vec<(String, Option<chrono::NaiveDateTime>, Option<String>)> = users::table
-        .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
-        .left_join(acc::table.on(acc::id.eq(memberships::org_id)))
-        .filter(users::id.eq(user_id))
-        .order(acc::username_key.nullable())
-        .select((
-            users::email,
-            users::email_verified_at,
-            acc::username.nullable(),
-        ))
-        .limit(100)
-        .load(conn)?;
-    let unverified_email = rows
-        .first()
-        .filter(|(_, verified, _)| verified.is_none())
-        .map(|(email, _, _)| email.clone());
-    Ok(Nav {
-        orgs: rows.into_iter().filter_map(|(_, _, org)| org).collect(),
-        unverified_email,
-    })
-}
+/// The most organizations the profile menu lists.
+pub const NAV_ORGS: i64 = 100;
 
 /// An organization of the user, for `/settings/organizations`.
 #[derive(Clone, Debug)]

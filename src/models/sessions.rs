@@ -1,46 +1,82 @@
-//! Server-side sessions of the HTML surface: one row per session, found by the SHA-256 of
-//! the key the cookie holds. Deleting the row ends the session on every instance at once.
+//! Server-side sessions of the HTML surface: one row per signed-in session, found by the
+//! SHA-256 of the key the cookie holds. The row only authenticates (the rest of a session's
+//! state travels in the signed cookie); deleting it ends the session on every instance at
+//! once.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::schema::sessions;
+use crate::models::orgs::{Nav, NAV_ORGS};
+use crate::schema::{accounts as acc, memberships, sessions, users};
 
-/// What a session row holds: the serialized state and its three times.
-pub struct SessionRow {
-    pub state: String,
+/// A signed-in session as a page reads it, with what every page's layout shows of its user,
+/// in one statement.
+pub struct SignedIn {
+    pub user_id: i32,
+    pub username: String,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub nav: Nav,
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<SessionRow>> {
-    sessions::table
-        .find(id)
+/// The session `id` with its user, the user's organizations by name (at most
+/// [`NAV_ORGS`], the profile menu) and their address while unverified (the banner): one
+/// statement, so that a page pays nothing for its session beyond the menu it shows anyway.
+pub fn signed_in(conn: &mut DbConn, id: &str) -> QueryResult<Option<SignedIn>> {
+    let (user_acc, org_acc) = diesel::alias!(acc as user_acc, acc as org_acc);
+    type Row = (
+        i32,
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+        String,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sessions::table
+        .inner_join(users::table)
+        .inner_join(user_acc.on(user_acc.field(acc::id).eq(sessions::user_id)))
+        .left_join(memberships::table.on(memberships::user_id.eq(sessions::user_id)))
+        .left_join(org_acc.on(org_acc.field(acc::id).eq(memberships::org_id)))
+        .filter(sessions::id.eq(id))
+        .order(org_acc.field(acc::username_key).nullable())
         .select((
-            sessions::state,
+            sessions::user_id,
+            user_acc.field(acc::username),
             sessions::created_at,
             sessions::last_seen_at,
             sessions::expires_at,
+            users::email,
+            users::email_verified_at,
+            org_acc.field(acc::username).nullable(),
         ))
-        .first::<(String, NaiveDateTime, NaiveDateTime, NaiveDateTime)>(conn)
-        .optional()
-        .map(|row| {
-            row.map(|(state, created_at, last_seen_at, expires_at)| SessionRow {
-                state,
-                created_at,
-                last_seen_at,
-                expires_at,
-            })
-        })
+        .limit(NAV_ORGS)
+        .load(conn)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (user_id, username, created_at, last_seen_at, expires_at, email, verified, _) =
+        first.clone();
+    Ok(Some(SignedIn {
+        user_id,
+        username,
+        created_at,
+        last_seen_at,
+        expires_at,
+        nav: Nav {
+            unverified_email: verified.is_none().then_some(email),
+            orgs: rows.into_iter().filter_map(|r| r.7).collect(),
+        },
+    }))
 }
 
 pub fn insert(
     conn: &mut DbConn,
     id: &str,
-    user_id: Option<i32>,
-    state: &str,
+    user_id: i32,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -48,33 +84,12 @@ pub fn insert(
         .values((
             sessions::id.eq(id),
             sessions::user_id.eq(user_id),
-            sessions::state.eq(state),
             sessions::created_at.eq(now),
             sessions::last_seen_at.eq(now),
             sessions::expires_at.eq(expires_at),
         ))
         .execute(conn)
         .map(drop)
-}
-
-/// Replaces the state of a session; `false` when the row is gone (ended meanwhile).
-pub fn update_state(
-    conn: &mut DbConn,
-    id: &str,
-    user_id: Option<i32>,
-    state: &str,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
-) -> QueryResult<bool> {
-    diesel::update(sessions::table.find(id))
-        .set((
-            sessions::user_id.eq(user_id),
-            sessions::state.eq(state),
-            sessions::last_seen_at.eq(now),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
 }
 
 /// Marks a session as used now; it expires `expires_at` unless used again.

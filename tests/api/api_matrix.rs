@@ -273,7 +273,7 @@ async fn keys(app: &TestApp, n: usize) -> Keys {
     // client address (30 in 15 minutes): spread over addresses, each case sees its 401.
     keys.push((
         Caller::Revoked,
-        Api::new(&app.base, Some(&revoked)).from_many_addresses(),
+        Api::new(&app.base, Some(&revoked)).with_many_addresses(),
     ));
     Keys { fixture, keys }
 }

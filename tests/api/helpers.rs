@@ -744,7 +744,7 @@ impl Api {
     }
 
     /// Sends every request from a new client address (see `spread`).
-    pub fn from_many_addresses(mut self) -> Self {
+    pub fn with_many_addresses(mut self) -> Self {
         self.spread = Some(Default::default());
         self
     }

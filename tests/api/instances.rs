@@ -94,7 +94,10 @@ async fn two_processes_share_sessions_and_rules() {
         )
         .await;
     assert_redirect(&res, "/shared");
-    let (status, body) = alice.follow(res).await;
+    // The same browser's next request reaches instance 1: the message set on 2 travels in
+    // its (signed) cookie.
+    let back_on_one = same_session(&one, &alice_two);
+    let (status, body) = back_on_one.follow(res).await;
     assert_eq!(status, StatusCode::OK, "made on 2, seen on 1");
     assert!(
         body.contains("Welcome to shared"),
@@ -122,6 +125,8 @@ async fn two_processes_share_sessions_and_rules() {
                 format!("username=ghost&display_name=&csrf_token={stale_token}"),
             )
             .await;
+        // The first page found the session over and removed the cookie: its token went
+        // with it.
         assert_eq!(
             res.status(),
             StatusCode::FORBIDDEN,

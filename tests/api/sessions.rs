@@ -1,5 +1,5 @@
-//! Server-side sessions: logout ends them, ids rotate at login, password changes end the
-//! others, idle and absolute expiry, cookie attributes.
+//! Sessions: logout ends them, ids rotate at login, password changes end the others, idle
+//! and absolute expiry, a signed cookie, an ended session's forms, cookie attributes.
 
 use crate::db_test;
 use crate::helpers::*;
@@ -78,16 +78,43 @@ db_test!(async fn sessions_expire_after_their_absolute_lifetime(app) {
     assert!(!signed_in(&b.page("/").await.1));
 });
 
-db_test!(async fn the_cookie_holds_only_a_key_and_the_table_only_its_hash(app) {
+db_test!(async fn the_table_holds_only_the_hash_of_the_cookies_key_and_the_cookie_is_signed(app) {
     let b = app.user("nora").await;
     let cookie = b.cookie();
     let ids: Vec<String> = app.with_db(|c| colabel::schema::sessions::table.select(colabel::schema::sessions::id).load(c).unwrap());
-    assert!(!ids.is_empty());
-    for id in ids {
+    assert_eq!(ids.len(), 1);
+    for id in &ids {
         assert_eq!(id.len(), 64, "a SHA-256 in hex");
-        assert!(!cookie.contains(&id));
+        assert!(!cookie.contains(id.as_str()));
     }
-    assert!(!cookie.contains("nora"));
+    // The cookie carries the session's state (its user, its CSRF token) signed: changing a
+    // byte of it makes it worth nothing.
+    let value = cookie.split_once('=').unwrap().1.to_string();
+    let at = value.len() - 3;
+    let flipped = if &value[at..at + 1] == "0" { "1" } else { "0" };
+    let forged = format!("colabel_session={}{}{}", &value[..at], flipped, &value[at + 1..]);
+    assert_ne!(forged, cookie);
+    let forger = Browser::with_cookie(&app.base, &forged);
+    assert!(!signed_in(&forger.page("/").await.1));
+    assert_redirect(&forger.get("/settings").await, "/login?next=%2Fsettings");
+});
+
+db_test!(async fn a_form_sent_with_an_ended_session_does_nothing(app) {
+    let b = app.user("otto").await;
+    let token = b.token().await;
+    let copy = b.cookie();
+    assert_redirect(&b.post("/logout", &[]).await, "/");
+    // The copy still holds the token its forms carried, signed; the session it names is over.
+    let replay = Browser::with_cookie(&app.base, &copy);
+    let res = replay.post_raw("/organizations", format!("username=ghostorg&display_name=&csrf_token={token}")).await;
+    assert_redirect(&res, "/login");
+    let orgs: i64 = app.with_db(|c| colabel::schema::accounts::table.filter(colabel::schema::accounts::username_key.eq("ghostorg")).count().get_result(c).unwrap());
+    assert_eq!(orgs, 0, "nothing was done for it");
+    // And the browser was told to forget it.
+    assert!(!replay.cookie().contains("colabel_session="), "the cookie is removed: {}", replay.cookie());
+    // A page asked with an ended session is asked again after signing in.
+    let replay = Browser::with_cookie(&app.base, &copy);
+    assert_redirect(&replay.get("/settings/organizations").await, "/login?next=%2Fsettings%2Forganizations");
 });
 
 db_test!(async fn visitors_without_forms_create_no_session(app) {
