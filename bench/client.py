@@ -6,6 +6,9 @@
   client.py logins BASE SECONDS CLIENTS     -> CLIENTS threads logging in (user1..userN) until SECONDS pass
   client.py apikey BASE COOKIE              -> creates an API key on the settings page, prints it
   client.py latency BASE KEY PATH N         -> N sequential API GETs; prints the median ms and the body size
+  client.py build BASE MEMBERS DATASETS     -> builds a small database through the forms, as people
+                                               would: user1..userMEMBERS sign up, user1 creates bigorg
+                                               and adds the others, then creates dataset-1..DATASETS
 """
 import http.client, re, statistics, sys, threading, time, urllib.parse
 
@@ -95,6 +98,40 @@ def main():
             if status != 200:
                 raise SystemExit(f"GET {path} failed with {status}")
         print(f"{statistics.median(times):.1f} {size}")
+    elif cmd == "build":
+        base, members, datasets = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        t0 = time.perf_counter()
+        admin = None
+        for i in range(1, members + 1):
+            s = Session(base)
+            token = s.token("/signup")
+            status, _ = s.request("POST", "/signup", {"username": f"user{i}", "email": f"user{i}@example.com",
+                                                     "password": "colabel-demo", "csrf_token": token})
+            if status != 303:
+                raise SystemExit(f"signup of user{i} failed with {status}")
+            if i == 1:
+                admin = s
+        token = admin.token("/organizations/new")
+        status, _ = admin.request("POST", "/organizations", {"username": "bigorg", "display_name": "Big org",
+                                                            "csrf_token": token})
+        if status != 303:
+            raise SystemExit(f"creating bigorg failed with {status}")
+        roles = ["labeler", "reviewer", "viewer", "manager", "none"]
+        for i in range(2, members + 1):
+            role = "admin" if i == 2 else "member"
+            status, _ = admin.request("POST", "/bigorg/settings/members", {
+                "username": f"user{i}", "role": role, "default_role": roles[i % len(roles)], "csrf_token": token})
+            if status != 303:
+                raise SystemExit(f"adding user{i} failed with {status}")
+        for i in range(1, datasets + 1):
+            status, _ = admin.request("POST", "/datasets", {
+                "owner": "bigorg", "name": f"dataset-{i}", "task_type": "bboxes",
+                "visibility": "public" if i % 4 == 0 else "private", "description": f"Dataset {i}",
+                "csrf_token": token})
+            if status != 303:
+                raise SystemExit(f"creating dataset-{i} failed with {status}")
+        print(f"built {members} users, bigorg with {members} members and {datasets} datasets through the forms "
+              f"in {time.perf_counter() - t0:.1f}s")
     elif cmd == "logins":
         base, seconds, clients = sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
         stop = time.time() + seconds

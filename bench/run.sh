@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Colabel's load benchmark: builds the release binary, seeds a database at full scale, starts
-# the server, and measures pages with wrk on loopback, on SQLite and on PostgreSQL.
+# the server, and measures pages with wrk on loopback, on SQLite and on PostgreSQL; then the
+# same pages on a small database built through the forms (200 members, 60 datasets, no
+# ANALYZE), so that plans that need statistics show.
 #
-#   bench/run.sh [sqlite|postgres|both]      (default: both)
+#   bench/run.sh [sqlite|postgres|both] [seeded|forms|all]      (default: both all)
 #
 # Environment: BENCH_DURATION (wrk seconds per page, default 8), BENCH_CONNECTIONS (32),
 # BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test; a schema `colabel_bench` is used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
+sizes=${2:-all}
 dur=${BENCH_DURATION:-8}
 conns=${BENCH_CONNECTIONS:-32}
 pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -22,8 +25,8 @@ cargo build --release --quiet
 bin=target/release/colabel
 table="$out/table.md"
 {
-  echo "| backend | page | req/s | % of baseline | p50 ms | p99 ms |"
-  echo "|---|---|---|---|---|---|"
+  echo "| backend | data | page | req/s | % of baseline | p50 ms | p99 ms |"
+  echo "|---|---|---|---|---|---|---|"
 } > "$table"
 extras="$out/extras.md"
 : > "$extras"
@@ -37,10 +40,10 @@ measure() { # name url cookie|"Authorization: ..." -> "rps p50 p99"
   esac
   # Two seconds of warm-up, not counted: every pooled connection prepares its statements and
   # the pages of a freshly seeded database come into the caches; then the steady state.
-  wrk -t2 -c"$conns" -d2s "${cookie_args[@]}" "$2" > /dev/null
-  wrk -t2 -c"$conns" -d"${dur}s" --latency "${cookie_args[@]}" "$2" > "$out/wrk.txt"
+  wrk -t1 -c"$conns" -d2s "${cookie_args[@]}" "$2" > /dev/null
+  wrk -t1 -c"$conns" -d"${dur}s" --latency "${cookie_args[@]}" "$2" > "$out/wrk.txt"
   # Every run's full output stays, for its latency distribution.
-  cp "$out/wrk.txt" "$out/wrk-$backend-${1//[^a-z0-9]/_}.txt"
+  cp "$out/wrk.txt" "$out/wrk-$backend-$size-${1//[^a-z0-9]/_}.txt"
   # measure runs in a subshell (`< <(measure ...)`): stop the whole script, not just it.
   if grep -q "Non-2xx" "$out/wrk.txt"; then
     { echo "non-2xx answers on $1:"; cat "$out/wrk.txt"; } >&2
@@ -61,8 +64,8 @@ to_ms() { # wrk prints 1.23ms, 456.00us or 1.20s
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
-bench() {
-  local backend=$1 url
+bench() { # backend size: size is "seeded" (colabel seed, 10,000 members) or "forms"
+  local backend=$1 size=$2 url
   if [ "$backend" = sqlite ]; then
     rm -f "$out"/bench.db*
     url="sqlite://$out/bench.db"
@@ -70,29 +73,41 @@ bench() {
     psql "$pg_url" -qc "DROP SCHEMA IF EXISTS colabel_bench CASCADE; CREATE SCHEMA colabel_bench;" >/dev/null
     url="$pg_url?options=-csearch_path%3Dcolabel_bench"
   fi
-  echo "== $backend: seeding"
-  DATABASE_URL="$url" COLABEL_BCRYPT_COST=12 "$bin" seed | tee "$out/seed-$backend.txt"
-  # Flush the bulk load now: otherwise PostgreSQL's checkpoint writes it out during the first
+  local cost=12
+  if [ "$size" = seeded ]; then
+    echo "== $backend: seeding"
+    DATABASE_URL="$url" COLABEL_BCRYPT_COST=12 "$bin" seed | tee "$out/seed-$backend.txt"
+  else
+    # 200 sign-ups at cost 12 would take 40 s of hashing that measures nothing here.
+    cost=4
+  fi
+  DATABASE_URL="$url" COLABEL_ADDR="127.0.0.1:$port" COLABEL_SECURE_COOKIES=false RUST_LOG=warn \
+    COLABEL_BCRYPT_COST=$cost COLABEL_POOL_SIZE="${BENCH_POOL_SIZE:-16}" "$bin" > "$out/server-$backend-$size.log" 2>&1 &
+  local pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT
+  for _ in $(seq 1 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
+  if [ "$size" = forms ]; then
+    echo "== $backend: building a small database through the forms (no ANALYZE)"
+    python3 bench/client.py build "$base" 200 60 | tee "$out/build-$backend.txt"
+  fi
+  # Flush the load now: otherwise PostgreSQL's checkpoint writes it out during the first
   # minutes of measurement (a p99 of 35 ms on one page, 17 ms when measured again later).
   if [ "$backend" = postgres ]; then
     psql "$pg_url" -qc CHECKPOINT || echo "CHECKPOINT needs a superuser (or pg_checkpoint); measuring without it"
   fi
-  DATABASE_URL="$url" COLABEL_ADDR="127.0.0.1:$port" COLABEL_SECURE_COOKIES=false RUST_LOG=warn \
-    COLABEL_POOL_SIZE="${BENCH_POOL_SIZE:-16}" "$bin" > "$out/server-$backend.log" 2>&1 &
-  local pid=$!
-  trap "kill $pid 2>/dev/null || true" EXIT
-  for _ in $(seq 1 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
   sleep 1
   local idle_rss; idle_rss=$(rss_kb $pid)
   local login_ms cookie
   cookie=$(python3 bench/client.py login "$base" user1 colabel-demo 2> "$out/login-ms")
   login_ms=$(cat "$out/login-ms")
   read -r base_rps base_p50 base_p99 < <(measure baseline "$base/" "")
-  echo "| $backend | baseline: / logged out | $base_rps | 100% | $base_p50 | $base_p99 |" >> "$table"
+  echo "| $backend | $size | baseline: / logged out | $base_rps | 100% | $base_p50 | $base_p99 |" >> "$table"
+  local deep=100
+  [ "$size" = forms ] && deep=4
   local pages=(
     "org page|/bigorg"
     "members tab, page 1|/bigorg/members"
-    "members tab, page 100|/bigorg/members?page=100"
+    "members tab, page $deep|/bigorg/members?page=$deep"
     "members tab, search|/bigorg/members?q=user12"
     "members subtab|/bigorg/settings/members"
     "dataset page|/bigorg/dataset-1"
@@ -102,15 +117,21 @@ bench() {
     local name=${entry%%|*} path=${entry#*|}
     read -r rps p50 p99 < <(measure "$name" "$base$path" "$cookie")
     local pct; pct=$(python3 -c "print(round(100*$rps/$base_rps))")
-    echo "| $backend | $name: \`$path\` | $rps | $pct% | $p50 | $p99 |" >> "$table"
-    echo "$backend $name: $rps req/s ($pct%), p50 $p50 ms, p99 $p99 ms"
+    echo "| $backend | $size | $name: \`$path\` | $rps | $pct% | $p50 | $p99 |" >> "$table"
+    echo "$backend $size $name: $rps req/s ($pct%), p50 $p50 ms, p99 $p99 ms"
   done
   # The JSON API: the dataset the HTML page above shows, with an API key, in the same run.
   local key; key=$(python3 bench/client.py apikey "$base" "$cookie")
   read -r api_rps api_p50 api_p99 < <(measure "API dataset" "$base/datasets/bigorg/dataset-1/" "Authorization: APIKey $key")
   local api_pct; api_pct=$(python3 -c "print(round(100*$api_rps/$base_rps))")
-  echo "| $backend | API: \`GET /datasets/bigorg/dataset-1/\` (a key) | $api_rps | $api_pct% | $api_p50 | $api_p99 |" >> "$table"
-  echo "$backend API dataset: $api_rps req/s ($api_pct%), p50 $api_p50 ms, p99 $api_p99 ms"
+  echo "| $backend | $size | API: \`GET /datasets/bigorg/dataset-1/\` (a key) | $api_rps | $api_pct% | $api_p50 | $api_p99 |" >> "$table"
+  echo "$backend $size API dataset: $api_rps req/s ($api_pct%), p50 $api_p50 ms, p99 $api_p99 ms"
+  if [ "$size" = forms ]; then
+    echo "- $backend, forms: resident memory peak $(( $(hwm_kb $pid) / 1024 )) MB" | tee -a "$extras"
+    kill $pid; wait $pid 2>/dev/null || true
+    trap - EXIT
+    return
+  fi
   local members_ms datasets_ms
   read -r members_ms members_bytes < <(python3 bench/client.py latency "$base" "$key" /users/bigorg 15)
   read -r datasets_ms datasets_bytes < <(python3 bench/client.py latency "$base" "$key" "/user/datasets/?per_page=1000&page=1" 15)
@@ -144,13 +165,21 @@ bench() {
 }
 
 case "$which" in
-  sqlite) bench sqlite ;;
-  postgres) bench postgres ;;
-  both) bench sqlite; bench postgres ;;
-  *) echo "usage: bench/run.sh [sqlite|postgres|both]"; exit 2 ;;
+  sqlite) backends=(sqlite) ;;
+  postgres) backends=(postgres) ;;
+  both) backends=(sqlite postgres) ;;
+  *) echo "usage: bench/run.sh [sqlite|postgres|both] [seeded|forms|all]"; exit 2 ;;
 esac
+case "$sizes" in
+  seeded|forms) size_list=("$sizes") ;;
+  all) size_list=(seeded forms) ;;
+  *) echo "usage: bench/run.sh [sqlite|postgres|both] [seeded|forms|all]"; exit 2 ;;
+esac
+for s in "${size_list[@]}"; do
+  for b in "${backends[@]}"; do bench "$b" "$s"; done
+done
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t2 -c$conns -d${dur}s on loopback"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t1 -c$conns -d${dur}s on loopback"
 cat "$table"
 echo
 cat "$extras"

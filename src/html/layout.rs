@@ -23,24 +23,39 @@ pub struct Flash {
 
 const FLASH_KEY: &str = "flash";
 
-pub fn flash_success(session: &Session, text: impl Into<String>) {
+/// The longest flash message, in bytes of UTF-8: the message travels in the signed session
+/// cookie (hex-encoded JSON, so each byte takes two or four), which browsers keep only up
+/// to 4 KB. A message naming many members is cut, with an ellipsis, rather than losing the
+/// session.
+pub const FLASH_MAX_BYTES: usize = 600;
+
+fn fit(text: String) -> String {
+    if text.len() <= FLASH_MAX_BYTES {
+        return text;
+    }
+    let mut at = FLASH_MAX_BYTES;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    format!("{}…", &text[..at])
+}
+
+fn set_flash(session: &Session, kind: &str, text: String) {
     let _ = session.insert(
         FLASH_KEY,
         Flash {
-            kind: "success".into(),
-            text: text.into(),
+            kind: kind.into(),
+            text: fit(text),
         },
     );
 }
 
+pub fn flash_success(session: &Session, text: impl Into<String>) {
+    set_flash(session, "success", text.into());
+}
+
 pub fn flash_error(session: &Session, text: impl Into<String>) {
-    let _ = session.insert(
-        FLASH_KEY,
-        Flash {
-            kind: "error".into(),
-            text: text.into(),
-        },
-    );
+    set_flash(session, "error", text.into());
 }
 
 /// The part of every page that the layout (`base.html`) reads.
@@ -201,6 +216,21 @@ pub async fn no_store(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_flash_is_cut_to_fit_the_cookie() {
+        assert_eq!(fit("short".into()), "short");
+        let long: String = "a😀".repeat(2000);
+        let cut = fit(long);
+        assert!(
+            cut.len() <= FLASH_MAX_BYTES + '…'.len_utf8(),
+            "{}",
+            cut.len()
+        );
+        assert!(cut.ends_with('…'));
+        let exact: String = "x".repeat(FLASH_MAX_BYTES);
+        assert_eq!(fit(exact.clone()), exact);
+    }
 
     #[test]
     fn only_local_paths_are_followed() {

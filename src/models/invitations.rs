@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::domain::roles::{DatasetRole, OrgRole};
 use crate::domain::status::{InvitationStatus, JobStatus};
-use crate::schema::{accounts as acc, invitations, jobs};
+use crate::schema::{accounts as acc, invitations, jobs, users};
 
 /// An invitation as stored.
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -174,28 +174,26 @@ impl Received {
 }
 
 /// The open invitations addressed to the user, or to their address when it is verified.
-pub fn received(
-    conn: &mut DbConn,
-    user_id: i32,
-    verified_email_key: Option<&str>,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<Received>> {
+pub fn received(conn: &mut DbConn, user_id: i32, now: NaiveDateTime) -> QueryResult<Vec<Received>> {
+    // The user's verified address, in the same statement: an invitation by email reaches
+    // its owner only once the address is verified.
+    let verified_key = users::table
+        .filter(users::id.eq(user_id))
+        .filter(users::email_verified_at.is_not_null())
+        .select(users::email_key)
+        .single_value();
     let q = invitations::table
         .inner_join(acc::table.on(acc::id.eq(invitations::org_id)))
         .filter(invitations::status.eq(InvitationStatus::Pending))
         .filter(invitations::expires_at.gt(now))
-        .order(invitations::id.desc())
-        .limit(50)
-        .select((Invitation::as_select(), acc::username, acc::display_name))
-        .into_boxed();
-    let q = match verified_email_key {
-        Some(key) => q.filter(
+        .filter(
             invitations::invitee_id
                 .eq(user_id)
-                .or(invitations::email_key.eq(key)),
-        ),
-        None => q.filter(invitations::invitee_id.eq(user_id)),
-    };
+                .or(invitations::email_key.eq(verified_key)),
+        )
+        .order(invitations::id.desc())
+        .limit(50)
+        .select((Invitation::as_select(), acc::username, acc::display_name));
     let rows: Vec<(Invitation, String, String)> = q.load(conn)?;
     Ok(rows
         .into_iter()

@@ -1423,3 +1423,70 @@ db_test!(async fn hostile_input_on_organization_pages_gives_4xx(app) {
     assert_eq!(member_count(&app, id_of(&app, "acme")), 1);
     assert!(app.with_db(|c| find_account_id(c, "okname")).is_none());
 });
+
+db_test!(async fn the_benchmarks_pages_run_the_fewest_statements_their_rules_allow(app) {
+    // Issue 18: the statements of each page of bench/run.sh, printed (run with --nocapture)
+    // and held. Signed in, a page runs: one statement for the session, its user and the
+    // profile menu (`sessions::signed_in`), then what the page itself needs. See
+    // docs/performance.md for what each one is.
+    app.db.queries.record(true);
+    let a = app.user("alice").await;
+    create_org(&a, "bigorg").await;
+    bulk_members(&app, "bigorg", "user", 199, "member");
+    make_dataset(&app, "bigorg", "alice", "dataset-1");
+    bulk_datasets(&app, "bigorg", 59);
+    // (path, statements): before issue 18 every signed-in page ran one more (the session
+    // and the profile menu were two statements, in a hand-off of their own).
+    let pages: [(&str, u64); 8] = [
+        // session+menu, dataset count, 50 datasets, invitations received
+        ("/", 4),
+        // session+menu, organization+viewer's role, dataset count, 50 datasets
+        ("/bigorg", 4),
+        // session+menu, organization+role (with its member count), 50 members
+        ("/bigorg/members", 3),
+        ("/bigorg/members?page=3", 3),
+        // ... plus the count of the members found
+        ("/bigorg/members?q=user12", 4),
+        // session+menu, organization+role, 50 members, pending invitations
+        ("/bigorg/settings/members", 4),
+        // session+menu, dataset+owner+viewer's role and entry
+        ("/bigorg/dataset-1", 2),
+        // key+user, dataset+role, collaborator count
+        ("/datasets/bigorg/dataset-1/", 3),
+    ];
+    let key = app.api_key(&a, "bench").await;
+    let mut report = Vec::new();
+    let mut over = Vec::new();
+    for (path, want) in pages {
+        // Once to warm up (a first view may make the CSRF token), then counted.
+        let api = path.starts_with("/datasets/");
+        let get = || async {
+            if api {
+                let res = a.client.get(format!("{}{path}", a.base)).header("Authorization", format!("APIKey {key}")).send().await.unwrap();
+                res.status()
+            } else {
+                a.page(path).await.0
+            }
+        };
+        assert_eq!(get().await, StatusCode::OK, "{path}");
+        app.db.queries.take_log();
+        let before = app.queries();
+        assert_eq!(get().await, StatusCode::OK, "{path}");
+        let ran = app.queries() - before;
+        let sql: Vec<String> = app
+            .db
+            .queries
+            .take_log()
+            .into_iter()
+            .map(|s| match s {
+                colabel::db::Statement::Ran(sql) | colabel::db::Statement::Cached(sql) => sql.chars().take(100).collect(),
+            })
+            .collect();
+        report.push(format!("{path}: {ran} statements\n    {}", sql.join("\n    ")));
+        if ran > want {
+            over.push(format!("{path}: {ran} statements, the fewest is {want}"));
+        }
+    }
+    println!("statements per page ({:?}):\n{}", app.backend, report.join("\n"));
+    assert!(over.is_empty(), "{over:#?}");
+});
