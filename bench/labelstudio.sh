@@ -149,7 +149,7 @@ def post_worker_init(worker):
 PY
 echo "== starting gunicorn (4 workers) on 127.0.0.1:$port"
 "$root/$venv/bin/gunicorn" --config "$work/gunicorn.conf.py" --workers 4 --bind "127.0.0.1:$port" \
-  --pythonpath "$ls_path" --chdir "$ls_path" label_studio.core.wsgi:application > "$work/gunicorn.log" 2>&1 &
+  --pythonpath "$ls_path" label_studio.core.wsgi:application > "$work/gunicorn.log" 2>&1 &
 gpid=$!
 stop() { kill -TERM "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null || true; }
 trap stop EXIT
@@ -162,13 +162,19 @@ done
 until curl -fs "$ls_base/health" >/dev/null; do sleep 0.2; done
 echo "   4 workers ready in $(( $(date +%s) - t0 )) s"
 
-tree_kb() { # field (VmRSS or VmHWM) -> sum over the gunicorn master and its workers, in kB
-  local p sum=0
-  for p in "$gpid" $(ps -o pid= --ppid "$gpid"); do
-    sum=$(( sum + $(awk -v f="$1:" '$1==f {print $2}' "/proc/$p/status" 2>/dev/null || echo 0) ))
-  done
+# Memory: VmRSS and VmHWM from /proc/PID/status, summed over the process tree. The sum counts
+# pages shared between the workers (libraries; the application is loaded in each worker, no
+# --preload) once per process; Pss from /proc/PID/smaps_rollup shares them out instead, so it is
+# given beside it.
+tree_kb() { # pid field (VmRSS, VmHWM or Pss) -> sum over the process and all its descendants, in kB
+  local p sum file=status
+  [ "$2" = Pss ] && file=smaps_rollup
+  sum=$(awk -v f="$2:" '$1==f {print $2}' "/proc/$1/$file" 2>/dev/null || true)
+  sum=${sum:-0}
+  for p in $(ps -o pid= --ppid "$1"); do sum=$(( sum + $(tree_kb "$p" "$2") )); done
   echo "$sum"
 }
+mb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1024:.1f}')" "$1"; }
 
 # --- 4. The calls Label Studio's own pages make ---------------------------------------------
 # Members page (/people/, organizations/urls.py): web/dist/apps/labelstudio/main.js.map,
@@ -209,35 +215,58 @@ counts_path="/api/projects?ids=$ids&include=id%2Cdescription%2Cnum_tasks_with_an
 check "$counts_path" 30 > "$work/projects-counts.json"
 echo "   GET /api/projects?ids=<those 30>&include=<counters>&page_size=30: 200, count 30, 30 results"
 sleep 1
-idle_kb=$(tree_kb VmRSS)
+idle_kb=$(tree_kb "$gpid" VmRSS)
+idle_pss=$(tree_kb "$gpid" Pss)
 
 to_ms() { # wrk prints 1.23ms, 456.00us or 1.20s
   python3 -c "import sys; v=sys.argv[1]; print(round(float(v[:-2])/1000,2) if v.endswith('us') else (round(float(v[:-2]),2) if v.endswith('ms') else round(float(v[:-1])*1000,2)))" "$1"
 }
-measure() { # name url header -> "rps p50 p99"; as bench/run.sh's measure: 2 s warm-up, then wrk --latency
+# As bench/run.sh's measure: 2 s of warm-up, then wrk --latency; one difference, --timeout 30s
+# instead of wrk's default 2 s: a Label Studio call takes 0.1-0.4 s of a worker here, so with 32
+# connections queued on 4 workers (2 cores) an answer comes after several seconds, and wrk
+# leaves a request that times out out of its count and its latencies altogether (a first try
+# with the default timeout reported 0 requests). Colabel's pages are measured the same way.
+measure() { # name url header -> "rps p50 p99"
   local file="$work/wrk-${1//[^a-z0-9]/_}.txt"
-  wrk -t1 -c"$conns" -d2s -H "$3" "$2" > /dev/null
-  wrk -t1 -c"$conns" -d"${dur}s" --latency -H "$3" "$2" > "$file"
+  wrk -t1 -c"$conns" -d2s --timeout 30s -H "$3" "$2" > /dev/null
+  # When wrk stops, up to 32 requests are still queued in gunicorn's listen backlog, and its
+  # sync workers serve them all (seconds of work for Label Studio) although wrk has hung up:
+  # without this wait the measurement would start behind them (a first try measured nothing in
+  # 2 s). One request, answered after the backlog, says the server is idle again.
+  curl -s -o /dev/null --max-time 120 -H "$3" "$2" || true
+  wrk -t1 -c"$conns" -d"${dur}s" --timeout 30s --latency -H "$3" "$2" > "$file"
   if grep -q "Non-2xx" "$file"; then { echo "non-2xx answers on $1:"; cat "$file"; } >&2; return 1; fi
+  # Timeouts or socket errors would bias the numbers: say so loudly, keep them in the table.
+  if grep -q "Socket errors" "$file"; then
+    echo "WARNING on $1: $(grep "Socket errors" "$file" | sed 's/^ *//')" >&2
+    # (measure runs in $(...): a file, not an array, carries this out of the subshell)
+    echo "- $1: wrk reported $(grep "Socket errors" "$file" | sed 's/^ *//')" >> "$work/errors.txt"
+  fi
+  if [ "$(awk '/requests in/ {print $1}' "$file")" = 0 ]; then { echo "no answer at all on $1:"; cat "$file"; } >&2; return 1; fi
   echo "$(awk '/Requests\/sec/ {print $2}' "$file") $(to_ms "$(awk '$1=="50%" {print $2}' "$file")") $(to_ms "$(awk '$1=="99%" {print $2}' "$file")")"
 }
 
 rows=()
+: > "$work/errors.txt"
 echo "== measuring Label Studio: wrk -t1 -c$conns -d${dur}s after 2 s of warm-up"
-read -r m_rps m_p50 m_p99 <<< "$(measure "ls members" "$ls_base$members_path" "$auth")"
+r=$(measure "ls members" "$ls_base$members_path" "$auth")
+read -r m_rps m_p50 m_p99 <<< "$r"
 echo "   members call: $m_rps req/s, p50 $m_p50 ms, p99 $m_p99 ms"
 rows+=("| Label Studio 1.23.2 | members page's call: \`GET /api/organizations/$org_id/memberships?contributed_to_projects=1&page=1&page_size=30\` | $m_rps | $m_p50 | $m_p99 |")
-read -r p_rps p_p50 p_p99 <<< "$(measure "ls projects" "$ls_base$projects_path" "$auth")"
+r=$(measure "ls projects" "$ls_base$projects_path" "$auth")
+read -r p_rps p_p50 p_p99 <<< "$r"
 echo "   projects call: $p_rps req/s, p50 $p_p50 ms, p99 $p_p99 ms"
 rows+=("| Label Studio 1.23.2 | projects page's first call: \`GET /api/projects?page=1&page_size=30&include=id,title,created_by,created_at,color,is_published,assignment_settings,state\` | $p_rps | $p_p50 | $p_p99 |")
-read -r c_rps c_p50 c_p99 <<< "$(measure "ls projects counts" "$ls_base$counts_path" "$auth")"
+r=$(measure "ls projects counts" "$ls_base$counts_path" "$auth")
+read -r c_rps c_p50 c_p99 <<< "$r"
 echo "   projects counters call: $c_rps req/s, p50 $c_p50 ms, p99 $c_p99 ms"
 rows+=("| Label Studio 1.23.2 | projects page's second call: \`GET /api/projects?ids=<the 30>&include=<8 counters>&page_size=30\` | $c_rps | $c_p50 | $c_p99 |")
 # The projects page needs both calls, one after the other: its rate is 1 / (1/r1 + 1/r2).
 pp_rps=$(python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(round(1 / (1 / a + 1 / b), 2))" "$p_rps" "$c_rps")
 rows+=("| Label Studio 1.23.2 | projects page, both calls (derived: 1/(1/r1+1/r2)) | $pp_rps | | |")
-load_kb=$(tree_kb VmRSS)
-peak_kb=$(tree_kb VmHWM)
+load_kb=$(tree_kb "$gpid" VmRSS)
+peak_kb=$(tree_kb "$gpid" VmHWM)
+load_pss=$(tree_kb "$gpid" Pss)
 nworkers=$(ps -o pid= --ppid "$gpid" | wc -l)
 stop
 trap - EXIT
@@ -251,19 +280,22 @@ if [ -n "${COLABEL_BASE:-}" ] && [ -n "${COLABEL_COOKIE:-}" ]; then
     s=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COLABEL_COOKIE" "$COLABEL_BASE$path")
     [ "$s" = 200 ] || { echo "Colabel GET $path answered $s (is COLABEL_COOKIE a member of bigorg?)"; exit 1; }
   done
-  read -r cm_rps cm_p50 cm_p99 <<< "$(measure "colabel members" "$COLABEL_BASE/bigorg/members" "Cookie: $COLABEL_COOKIE")"
+  r=$(measure "colabel members" "$COLABEL_BASE/bigorg/members" "Cookie: $COLABEL_COOKIE")
+  read -r cm_rps cm_p50 cm_p99 <<< "$r"
   echo "   members page: $cm_rps req/s, p50 $cm_p50 ms, p99 $cm_p99 ms"
-  read -r co_rps co_p50 co_p99 <<< "$(measure "colabel org" "$COLABEL_BASE/bigorg" "Cookie: $COLABEL_COOKIE")"
+  r=$(measure "colabel org" "$COLABEL_BASE/bigorg" "Cookie: $COLABEL_COOKIE")
+  read -r co_rps co_p50 co_p99 <<< "$r"
   echo "   organization page: $co_rps req/s, p50 $co_p50 ms, p99 $co_p99 ms"
   rows+=("| Colabel | members page: \`GET /bigorg/members\` (HTML) | $cm_rps | $cm_p50 | $cm_p99 |")
   rows+=("| Colabel | organization page: \`GET /bigorg\` (HTML) | $co_rps | $co_p50 | $co_p99 |")
   extras+=("- req/s ratio, Colabel members page ÷ Label Studio members call: $(ratio "$cm_rps" "$m_rps")×")
   extras+=("- req/s ratio, Colabel organization page ÷ Label Studio projects page's first call: $(ratio "$co_rps" "$p_rps")× (÷ both calls: $(ratio "$co_rps" "$pp_rps")×)")
   if [ -n "${COLABEL_PID:-}" ] && [ -r "/proc/$COLABEL_PID/status" ]; then
-    cr_kb=$(awk '/VmRSS/ {print $2}' "/proc/$COLABEL_PID/status")
-    ch_kb=$(awk '/VmHWM/ {print $2}' "/proc/$COLABEL_PID/status")
-    extras+=("- Colabel resident memory (one process) now $((cr_kb / 1024)) MB, peak $((ch_kb / 1024)) MB")
-    extras+=("- memory ratio, Label Studio after load ÷ Colabel now: $(ratio "$load_kb" "$cr_kb")× (peaks: $(ratio "$peak_kb" "$ch_kb")×)")
+    # The server's process and any children (there are none when COLABEL_PID is the server).
+    cr_kb=$(tree_kb "$COLABEL_PID" VmRSS)
+    ch_kb=$(tree_kb "$COLABEL_PID" VmHWM)
+    extras+=("- Colabel resident memory (VmRSS of pid $COLABEL_PID) after its load $(mb "$cr_kb") MB, peak (VmHWM) $(mb "$ch_kb") MB")
+    extras+=("- memory ratio, Label Studio after load ÷ Colabel after load: $(ratio "$load_kb" "$cr_kb")× (peaks: $(ratio "$peak_kb" "$ch_kb")×)")
   fi
 else
   echo "== COLABEL_BASE / COLABEL_COOKIE not set: Label Studio alone"
@@ -271,14 +303,15 @@ fi
 
 # --- 6. The table ----------------------------------------------------------------------------
 {
-  echo "Label Studio $("$py" -c 'import importlib.metadata as m; print(m.version("label-studio"))'), gunicorn $("$py" -c 'import gunicorn; print(gunicorn.__version__)') with 4 sync workers, SQLite, DEBUG off, legacy token auth; 1 organization of 200 members, 50 projects. $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; wrk -t1 -c$conns -d${dur}s --latency after 2 s of warm-up, on loopback."
+  echo "Label Studio $("$py" -c 'import importlib.metadata as m; print(m.version("label-studio"))'), gunicorn $("$py" -c 'import gunicorn; print(gunicorn.__version__)') with 4 sync workers, SQLite, DEBUG off, legacy token auth; 1 organization of 200 members, 50 projects. $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; wrk -t1 -c$conns -d${dur}s --timeout 30s --latency after 2 s of warm-up, on loopback."
   echo
   echo "| server | call | req/s | p50 ms | p99 ms |"
   echo "|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "- Label Studio resident memory, gunicorn master + $nworkers workers (sum of VmRSS): idle $((idle_kb / 1024)) MB, after load $((load_kb / 1024)) MB (sum of VmHWM $((peak_kb / 1024)) MB)"
+  echo "- Label Studio resident memory, gunicorn master + $nworkers workers (sum of VmRSS): idle $(mb "$idle_kb") MB, after load $(mb "$load_kb") MB (sum of VmHWM $(mb "$peak_kb") MB); proportional (sum of Pss) idle $(mb "$idle_pss") MB, after load $(mb "$load_pss") MB"
   [ ${#extras[@]} -eq 0 ] || printf '%s\n' "${extras[@]}"
+  cat "$work/errors.txt"
 } > "$table"
 echo
 cat "$table"

@@ -7,6 +7,7 @@
 #   bench/run.sh [sqlite|postgres|both] [seeded|forms|all]      (default: both all)
 #
 # Environment: BENCH_DURATION (wrk seconds per page, default 8), BENCH_CONNECTIONS (32),
+# BENCH_LABELSTUDIO (1: measure Label Studio beside the seeded SQLite server, 5-8 minutes more),
 # BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test; a schema `colabel_bench` is used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ table="$out/table.md"
 } > "$table"
 extras="$out/extras.md"
 : > "$extras"
+rm -f "$out/labelstudio.md"
 
 measure() { # name url cookie|"Authorization: ..." -> "rps p50 p99"
   local cookie_args=()
@@ -152,6 +154,11 @@ bench() { # backend size: size is "seeded" (colabel seed, 10,000 members) or "fo
     p99s+=("$p99"); logins+=("$(cat "$out/logins-done")")
   done
   local contended; contended=$(python3 -c "import sys; v=sorted(map(float, sys.argv[1:])); print(f'{v[1]} ms (rounds: {v[0]} to {v[2]} ms)')" "${p99s[@]}")
+  # The peer comparison, in the same run: Label Studio 1.23.2 beside this server's members
+  # and organization pages (bench/labelstudio.sh; BENCH_LABELSTUDIO=0 leaves it out).
+  if [ "$backend" = sqlite ] && [ "${BENCH_LABELSTUDIO:-1}" = 1 ]; then
+    COLABEL_BASE="$base" COLABEL_COOKIE="$cookie" COLABEL_PID=$pid bench/labelstudio.sh
+  fi
   local create_ms; create_ms=$(python3 bench/client.py create "$base" "$cookie" bigorg 5)
   {
     echo "- $backend: API \`GET /users/bigorg\` (all 10,000 members, $((members_bytes / 1024)) KiB): median ${members_ms} ms over 15; \`GET /user/datasets/?per_page=1000\` ($((datasets_bytes / 1024)) KiB): median ${datasets_ms} ms over 15 (client-side, loopback, one at a time)"
@@ -183,3 +190,4 @@ echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 cat "$table"
 echo
 cat "$extras"
+if [ -f "$out/labelstudio.md" ]; then echo; cat "$out/labelstudio.md"; fi
