@@ -19,16 +19,26 @@ use crate::models::orgs::Nav;
 pub struct Flash {
     pub kind: String,
     pub text: String,
+    /// The row the message is about (a username), marked on the next page's list.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mark: String,
 }
 
 const FLASH_KEY: &str = "flash";
 
 pub fn flash_success(session: &Session, text: impl Into<String>) {
+    flash_marking(session, "", text);
+}
+
+/// A success message about one row of the next page's list (`mark`, a username): the row
+/// is marked there.
+pub fn flash_marking(session: &Session, mark: &str, text: impl Into<String>) {
     let _ = session.insert(
         FLASH_KEY,
         Flash {
             kind: "success".into(),
             text: text.into(),
+            mark: mark.to_string(),
         },
     );
 }
@@ -39,6 +49,7 @@ pub fn flash_error(session: &Session, text: impl Into<String>) {
         Flash {
             kind: "error".into(),
             text: text.into(),
+            mark: String::new(),
         },
     );
 }
