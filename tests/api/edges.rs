@@ -137,6 +137,8 @@ db_test!(async fn signed_out_people_log_in_and_come_back_and_strangers_get_404_a
     let (status, form) = jane.page("/login?next=%2Facme%2Fsecret").await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("next=%2Facme%2Fsecret"), "the login form keeps the way back");
+    assert!(form.contains("data-resume"), "and says so");
+    assert!(!app.browser().page("/login").await.1.contains("data-resume"));
     let res = jane
         .post("/login?next=%2Facme%2Fsecret", &[("login", "jane"), ("password", PASSWORD)])
         .await;

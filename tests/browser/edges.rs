@@ -106,10 +106,21 @@ async fn axe_finds_no_violations_signed_out_as_a_member_and_as_an_administrator(
         if who != "visitor" {
             page.log_in(who).await;
         }
+        // Each page its own title (the Members tab and subtab were one).
+        let mut titles: std::collections::BTreeMap<String, &str> = Default::default();
         for (size, w, h) in SIZES {
             page.viewport(w, h).await;
             for path in pages {
                 page.goto(path).await;
+                let title = page.js("return document.title;", vec![]).await;
+                let title = title.as_str().unwrap_or("").to_string();
+                if let Some(other) = titles.insert(title.clone(), path) {
+                    if other != *path {
+                        found.push(format!(
+                            "{who}: {path} and {other} share the title “{title}”"
+                        ));
+                    }
+                }
                 for v in page.axe(&axe).await {
                     found.push(format!("{who} {path} ({size}): {v}"));
                 }
