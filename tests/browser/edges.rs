@@ -472,4 +472,37 @@ async fn admin_tables_and_tabs_work_on_a_320_px_phone() {
         problems.join("\n  ")
     );
     page.close().await;
+
+    // Without JavaScript, on a phone: a wrong name for the deletion (the button cannot wait
+    // for it) comes back with the summary at the top and the focus on the field.
+    let plain = driver.session(&app.base, false, Some("edges-nojs-")).await;
+    plain.log_in("pat").await;
+    plain.viewport(SIZES[1].1, SIZES[1].2).await;
+    plain.goto("/delta/settings").await;
+    plain.fill("#f-confirm", "delt").await;
+    plain.submit("Delete organization", "/delta/settings").await;
+    assert!(
+        plain.focus_is("#f-confirm").await,
+        "focus: {}",
+        plain.focused().await
+    );
+    let above = plain
+        .js(
+            "var s = document.querySelector('[data-error-summary]').getBoundingClientRect();
+             var f = document.getElementById('f-confirm').getBoundingClientRect();
+             return s.top < f.top && f.top >= 0 && f.bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        above,
+        json!(true),
+        "the summary on top, the focused field in view"
+    );
+    assert!(plain
+        .text("[data-error-summary]")
+        .await
+        .contains("Type delta to confirm."));
+    plain.shot("delete-error").await;
+    plain.close().await;
 }
