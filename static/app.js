@@ -17,6 +17,15 @@
     });
   });
 
+  // The top bar's "Log in" comes back to the page it was clicked on (a public dataset, an
+  // organization's profile); the pages about signing in themselves go to the dashboard.
+  var here = window.location.pathname;
+  if (!/^\/(login|signup|password|email|invitation)?(\/|$)/.test(here)) {
+    document.querySelectorAll(".topbar a[href='/login']").forEach(function (a) {
+      a.href = "/login?next=" + encodeURIComponent(here + window.location.search);
+    });
+  }
+
   // Forms that ask for a confirmation before they are sent.
   document.addEventListener("submit", function (e) {
     var message = e.target.getAttribute("data-confirm");

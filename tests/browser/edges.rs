@@ -189,6 +189,11 @@ async fn visitors_see_the_public_profile_and_come_back_after_logging_in() {
     page.shot_at("public-profile", &[SIZES[0], SIZES[1], SMALL])
         .await;
 
+    // The top bar's "Log in" comes back here too.
+    assert!(page.has(".topbar a[href='/login?next=%2Fdelta']").await, "{}", page.context().await);
+    page.goto("/login").await;
+    assert!(page.has(".topbar a[href='/login']").await, "not on the login page itself");
+
     // A private page: log in, and back to it.
     page.goto("/delta/reports").await;
     page.wait_path("/login").await;
