@@ -190,9 +190,16 @@ async fn visitors_see_the_public_profile_and_come_back_after_logging_in() {
         .await;
 
     // The top bar's "Log in" comes back here too.
-    assert!(page.has(".topbar a[href='/login?next=%2Fdelta']").await, "{}", page.context().await);
+    assert!(
+        page.has(".topbar a[href='/login?next=%2Fdelta']").await,
+        "{}",
+        page.context().await
+    );
     page.goto("/login").await;
-    assert!(page.has(".topbar a[href='/login']").await, "not on the login page itself");
+    assert!(
+        page.has(".topbar a[href='/login']").await,
+        "not on the login page itself"
+    );
 
     // A private page: log in, and back to it.
     page.goto("/delta/reports").await;
