@@ -17,6 +17,15 @@
     });
   });
 
+  // The top bar's "Log in" comes back to the page it was clicked on (a public dataset, an
+  // organization's profile); the pages about signing in themselves go to the dashboard.
+  var here = window.location.pathname;
+  if (!/^\/(login|signup|password|email|invitation)?(\/|$)/.test(here)) {
+    document.querySelectorAll(".topbar a[href='/login']").forEach(function (a) {
+      a.href = "/login?next=" + encodeURIComponent(here + window.location.search);
+    });
+  }
+
   // Forms that ask for a confirmation before they are sent.
   document.addEventListener("submit", function (e) {
     var message = e.target.getAttribute("data-confirm");
@@ -34,6 +43,42 @@
         button.textContent = "Copied";
       });
     });
+  });
+
+  // Names (usernames, dataset names): the rules checked as you type, in the hint below the
+  // field (the server checks them again). Delegated, so the popup's form has it too.
+  function nameProblem(v) {
+    if (v.length === 0) return "";
+    if (v.length < 2 || v.length > 39) return "Use 2 to 39 characters (now " + v.length + ").";
+    if (!/^[A-Za-z0-9_-]+$/.test(v)) return "Use only letters a-z, digits, '-' and '_'.";
+    if (!/^[A-Za-z0-9]/.test(v)) return "Start with a letter or a digit.";
+    return null;
+  }
+  document.addEventListener("input", function (e) {
+    var form = e.target.form;
+    if (!form || form.getAttribute("data-name-rules") !== e.target.id) return;
+    var hint = document.getElementById(e.target.id + "-hint");
+    if (!hint) return;
+    if (!hint.hasAttribute("data-rules")) {
+      hint.setAttribute("data-rules", hint.textContent);
+      hint.setAttribute("aria-live", "polite");
+    }
+    var problem = nameProblem(e.target.value.trim());
+    hint.classList.toggle("hint-bad", !!problem);
+    hint.classList.toggle("hint-good", problem === null);
+    hint.textContent = problem === null ? "✓ " + e.target.value.trim() + " follows the rules." : (problem || hint.getAttribute("data-rules"));
+  });
+
+  // Destructive buttons that ask to type a name: enabled once the name matches (the
+  // server checks it again).
+  function syncConfirm(button) {
+    var input = document.getElementById(button.getAttribute("data-confirm-input"));
+    if (input) button.disabled = input.value.trim() !== button.getAttribute("data-confirm-name");
+  }
+  document.querySelectorAll("[data-confirm-name]").forEach(function (button) {
+    syncConfirm(button);
+    var input = document.getElementById(button.getAttribute("data-confirm-input"));
+    if (input) input.addEventListener("input", function () { syncConfirm(button); });
   });
 
   // The new-dataset popup: the same form as /datasets/new, in a <dialog>. Without
@@ -64,6 +109,37 @@
       })
       .catch(function () {
         window.location.href = link.href;
+      });
+  });
+
+  // The popup's form is sent from the popup: its errors come back as the form alone and
+  // stay there (focus on the first invalid field); success goes to the new dataset.
+  dialog.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute("data-dataset-form") || e.defaultPrevented) return;
+    e.preventDefault();
+    var data = new URLSearchParams(new FormData(form));
+    data.set("fragment", "1");
+    fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: data.toString()
+    })
+      .then(function (res) {
+        if (res.status === 204 && res.headers.get("X-Location")) {
+          window.location.href = res.headers.get("X-Location");
+          return;
+        }
+        if (res.status !== 422) throw new Error("status " + res.status);
+        return res.text().then(function (html) {
+          body.innerHTML = html;
+          var first = body.querySelector("[autofocus]") || body.querySelector("[data-error-summary]");
+          if (first) first.focus();
+        });
+      })
+      .catch(function () {
+        form.submit();
       });
   });
 

@@ -200,12 +200,15 @@ pub fn profile(conn: &mut DbConn, p: &Principal) -> Result<Profile> {
 pub enum AccountPage {
     /// An organization, to one of its members.
     Org(Box<(Org, OrgRole, Page<DatasetSummary>)>),
+    /// An organization's public profile, to a visitor or a non-member (SPEC 3): its name,
+    /// description and the datasets they may see; never its members.
+    PublicOrg(Box<(Org, Page<DatasetSummary>)>),
     /// A person, with the datasets the viewer may see.
     User(Account, Page<DatasetSummary>),
 }
 
-/// The account page of `name` for `viewer`: an organization's only for its members
-/// ("not found" for everyone else, SPEC 4.8); a person's for everyone.
+/// The account page of `name` for `viewer`: an organization's whole page for its members,
+/// its public profile for everyone else (SPEC 3); a person's for everyone.
 pub fn page(
     conn: &mut DbConn,
     viewer: Option<&Principal>,
@@ -215,19 +218,18 @@ pub fn page(
     let viewer_id = viewer.map(|p| p.user_id);
     match orgs::find_with_role(conn, name, viewer_id.unwrap_or(-1))? {
         Some((org, role)) => {
-            let (Some(p), Some(role)) = (viewer, role) else {
-                return Err(DomainError::NotFound);
-            };
-            let role = crate::app::authz::org(&org.username, Some(role), OrgAction::View)
-                .map_err(|_| DomainError::NotFound)?;
+            let role = role.filter(|r| r.can(OrgAction::View));
             let list = datasets::list_for_owner(
                 conn,
                 (org.id, &org.username),
-                Some(p.user_id),
-                role.can(OrgAction::AdministerDatasets),
+                viewer_id,
+                role.is_some_and(|r| r.can(OrgAction::AdministerDatasets)),
                 page,
             )?;
-            Ok(AccountPage::Org(Box::new((org, role, list))))
+            Ok(match role {
+                Some(role) => AccountPage::Org(Box::new((org, role, list))),
+                None => AccountPage::PublicOrg(Box::new((org, list))),
+            })
         }
         None => {
             let account = accounts::find_account(conn, name)?.ok_or(DomainError::NotFound)?;

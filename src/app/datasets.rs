@@ -90,6 +90,9 @@ pub struct CreateDataset {
 pub struct Created {
     pub owner: String,
     pub name: String,
+    /// For an organization's dataset: how many members joined it by their default dataset
+    /// role, per role, lowest first (the creator, its administrator, aside).
+    pub joined: Vec<(DatasetRole, i64)>,
 }
 
 impl Created {
@@ -171,8 +174,13 @@ fn create_dataset(
         created_by: p.user_id,
         cloned_from,
     };
-    datasets::insert(tx, &new, owner.is_org.then_some(owner.id))
+    let id = datasets::insert(tx, &new, owner.is_org.then_some(owner.id))
         .map_err(unique_means(Conflict::DatasetNameTaken))?;
+    let joined = if owner.is_org {
+        datasets::joined_by_role(tx, id, p.user_id)?
+    } else {
+        Vec::new()
+    };
     let visibility = if cmd.is_public { "public" } else { "private" };
     record(
         tx,
@@ -185,6 +193,7 @@ fn create_dataset(
     Ok(Created {
         owner: owner.username,
         name,
+        joined,
     })
 }
 

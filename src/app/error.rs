@@ -44,8 +44,24 @@ impl FieldErrors {
             .map(|(_, m)| m.as_str())
     }
 
+    /// A field's message for a form, and whether it is the form's first invalid field (the
+    /// one focused when the form is shown again).
+    pub fn field(&self, field: &str) -> Option<FieldMsg<'_>> {
+        self.0
+            .iter()
+            .position(|(f, _)| *f == field)
+            .map(|i| FieldMsg {
+                text: &self.0[i].1,
+                first: i == 0,
+            })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
@@ -59,6 +75,19 @@ impl FieldErrors {
         } else {
             Err(DomainError::Invalid(self))
         }
+    }
+}
+
+/// One field's message as a form shows it (see [`FieldErrors::field`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FieldMsg<'a> {
+    pub text: &'a str,
+    pub first: bool,
+}
+
+impl std::fmt::Display for FieldMsg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text)
     }
 }
 

@@ -196,6 +196,8 @@ pub struct AddMember {
 pub struct Added {
     pub org: String,
     pub username: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
 }
 
 pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result<Added> {
@@ -245,6 +247,8 @@ pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result
     Ok(Added {
         org: org.username,
         username: account.username,
+        role: cmd.role,
+        default_role: cmd.default_role,
     })
 }
 
@@ -255,6 +259,16 @@ pub struct ChangeMember {
     pub member: String,
     pub role: Option<OrgRole>,
     pub default_role: Option<Option<DatasetRole>>,
+}
+
+impl ChangeMember {
+    /// Whether the caller takes the administrator role away from themselves: pages ask
+    /// first, as they lose the Settings with it. (Only administrators may change members,
+    /// so a caller who gets this far is one.)
+    pub fn demotes_caller(&self, p: &Principal) -> bool {
+        self.member.trim().eq_ignore_ascii_case(&p.username)
+            && self.role.is_some_and(|r| !r.is_admin())
+    }
 }
 
 /// Changes a member's roles (administrators); the last administrator cannot be demoted.
@@ -414,6 +428,17 @@ pub struct MembersView {
     pub role: OrgRole,
     pub members: Page<Member>,
     pub shows_default_roles: bool,
+    /// How many administrators the organization has (read for the Members subtab only, 0
+    /// elsewhere), for [`MembersView::is_last_admin`].
+    pub admins: i64,
+}
+
+impl MembersView {
+    /// Whether `m` is the last administrator, whom the use cases refuse to demote or remove
+    /// (SPEC 4.1): the page shows those controls disabled, with the ways out.
+    pub fn is_last_admin(&self, m: &Member) -> bool {
+        self.admins > 0 && is_last_admin(m.role, self.admins)
+    }
 }
 
 fn members_for(
@@ -426,11 +451,18 @@ fn members_for(
 ) -> Result<MembersView> {
     let (org, role) = find(conn, p, name, action)?;
     let members = orgs::members(conn, &org, prefix, paging.page, paging.per_page)?;
+    let manages = role.can(OrgAction::Manage);
+    let admins = if manages && action == OrgAction::Manage {
+        orgs::admin_count(conn, org.id)?
+    } else {
+        0
+    };
     Ok(MembersView {
         org,
         role,
         members,
-        shows_default_roles: role.can(OrgAction::Manage),
+        shows_default_roles: manages,
+        admins,
     })
 }
 
@@ -495,14 +527,17 @@ pub fn leave_preview(conn: &mut DbConn, p: &Principal, name: &str) -> Result<(St
     Ok((org.username, last))
 }
 
-/// Before "Remove member": the organization's and the member's names.
+/// Before "Remove member" (or demoting oneself): the organization's and the member's names,
+/// and whether the member is the last administrator, whom [`remove_member`] and
+/// [`change_member`] refuse (the page says so before the click).
 pub fn remove_preview(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
     member: &str,
-) -> Result<(String, String)> {
+) -> Result<(String, String, bool)> {
     let (org, _) = find(conn, p, name, OrgAction::Manage)?;
     let target = orgs::member_by_name(conn, org.id, member)?.ok_or(DomainError::NotFound)?;
-    Ok((org.username, target.username))
+    let last = is_last_admin(target.role, orgs::admin_count(conn, org.id)?);
+    Ok((org.username, target.username, last))
 }

@@ -117,6 +117,8 @@ struct LoginPage {
     action: String,
     login: String,
     errors: FieldErrors,
+    /// Sent here from a page that needs signing in (`?next=`): said, and where to go after.
+    resumes: bool,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +150,7 @@ fn login_page(
     }
     LoginPage {
         ctx: Layout::new(session, None, Vec::new(), "Log in"),
+        resumes: action != "/login",
         action,
         login,
         errors,

@@ -111,6 +111,34 @@ pub struct CreateForm {
     task_type: String,
     #[serde(default)]
     visibility: String,
+    /// `1` when the popup sends the form: errors come back as the form alone (422), and
+    /// success as 204 with the address to go to, so the popup can stay open or leave.
+    #[serde(default)]
+    fragment: String,
+}
+
+/// What the flash says after creating: for an organization's dataset, who joined it.
+fn created_text(created: &uc::Created) -> String {
+    if created.joined.is_empty() {
+        return format!(
+            "Your dataset {}/{} was created.",
+            created.owner, created.name
+        );
+    }
+    let total: i64 = created.joined.iter().map(|(_, n)| n).sum();
+    let roles: Vec<String> = created
+        .joined
+        .iter()
+        .map(|(role, n)| format!("{n} as {}", role.label()))
+        .collect();
+    format!(
+        "Your dataset {}/{} was created. {total} member{} of {} joined it by their default dataset role: {}.",
+        created.owner,
+        created.name,
+        if total == 1 { "" } else { "s" },
+        created.owner,
+        roles.join(", ")
+    )
 }
 
 /// A task type sent by a form: `None` when none was chosen, 400 for a value no form offers.
@@ -154,7 +182,7 @@ pub async fn create(
     let p = user.clone();
     let outcome = state
         .run(move |c| match write_tx(c, |tx| uc::create(tx, &p, cmd)) {
-            Ok(created) => Ok(Ok(created.path())),
+            Ok(created) => Ok(Ok(created)),
             Err(e) => {
                 let errors = form_errors(e, |e| {
                     matches!(e, DomainError::Conflict(Conflict::DatasetNameTaken))
@@ -165,13 +193,18 @@ pub async fn create(
         })
         .await?;
     match outcome {
-        Ok(path) => {
-            flash_success(&session, "Your dataset was created.");
-            Ok(redirect(&path))
+        Ok(created) => {
+            flash_success(&session, created_text(&created));
+            if f.fragment == "1" {
+                return Ok(HttpResponse::NoContent()
+                    .insert_header(("X-Location", created.path()))
+                    .finish());
+            }
+            Ok(redirect(&created.path()))
         }
-        Err((owners, errors)) => invalid(&NewDatasetPage {
-            ctx: Layout::new(&session, Some(&user), state.nav(), "New dataset"),
-            form: DatasetForm {
+        Err((owners, errors)) => {
+            let ctx = Layout::new(&session, Some(&user), state.nav(), "New dataset");
+            let form = DatasetForm {
                 owners,
                 owner: f.owner.trim().to_string(),
                 name: f.name.trim().to_string(),
@@ -179,8 +212,13 @@ pub async fn create(
                 task_type,
                 is_public,
                 errors,
-            },
-        }),
+            };
+            if f.fragment == "1" {
+                invalid(&NewDatasetFragment { ctx, form })
+            } else {
+                invalid(&NewDatasetPage { ctx, form })
+            }
+        }
     }
 }
 
@@ -205,7 +243,8 @@ pub async fn show(
     let p = user.clone();
     let (ds, access) = state
         .run(move |c| uc::view(c, p.as_ref(), &owner, &name))
-        .await?;
+        .await
+        .map_err(|e| state.visitor_may_sign_in(e))?;
     ok(&DatasetPage {
         ctx: Layout::new(
             &session,

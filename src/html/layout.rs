@@ -19,6 +19,9 @@ use crate::models::orgs::Nav;
 pub struct Flash {
     pub kind: String,
     pub text: String,
+    /// The row the message is about (a username), marked on the next page's list.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mark: String,
 }
 
 const FLASH_KEY: &str = "flash";
@@ -40,22 +43,31 @@ fn fit(text: String) -> String {
     format!("{}…", &text[..at])
 }
 
-fn set_flash(session: &Session, kind: &str, text: String) {
+fn set_flash(session: &Session, kind: &str, mark: &str, text: String) {
+    // A username is at most 39 characters; anything longer is not a row's name.
+    let mark = if mark.len() <= 64 { mark } else { "" };
     let _ = session.insert(
         FLASH_KEY,
         Flash {
             kind: kind.into(),
             text: fit(text),
+            mark: mark.to_string(),
         },
     );
 }
 
 pub fn flash_success(session: &Session, text: impl Into<String>) {
-    set_flash(session, "success", text.into());
+    set_flash(session, "success", "", text.into());
+}
+
+/// A success message about one row of the next page's list (`mark`, a username): the row
+/// is marked there.
+pub fn flash_marking(session: &Session, mark: &str, text: impl Into<String>) {
+    set_flash(session, "success", mark, text.into());
 }
 
 pub fn flash_error(session: &Session, text: impl Into<String>) {
-    set_flash(session, "error", text.into());
+    set_flash(session, "error", "", text.into());
 }
 
 /// The part of every page that the layout (`base.html`) reads.

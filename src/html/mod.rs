@@ -112,6 +112,18 @@ impl State {
         }
     }
 
+    /// A visitor who is not signed in and asks for what is "not found" to them (a private
+    /// dataset, or a missing one: the two stay alike) is sent to log in and brought back;
+    /// once signed in, a caller without access gets the 404.
+    pub fn visitor_may_sign_in(&self, e: DomainError) -> DomainError {
+        match e {
+            DomainError::NotFound if self.claim.is_none() => {
+                DomainError::SessionEnded(self.resume.clone())
+            }
+            e => e,
+        }
+    }
+
     /// The application layer, for a use case that runs its own database calls (a password
     /// change hashes first): the session is checked first, in a call of its own.
     pub async fn app(&self) -> Result<&App, DomainError> {
@@ -159,6 +171,8 @@ impl State {
 pub struct ListQuery {
     page: Option<i64>,
     q: Option<String>,
+    /// The row added or changed just now, marked in the list.
+    highlight: Option<String>,
 }
 
 impl ListQuery {
@@ -171,6 +185,16 @@ impl ListQuery {
             .as_deref()
             .unwrap_or("")
             .trim()
+            .chars()
+            .take(39)
+            .collect()
+    }
+
+    /// The name of the row to mark (a username; anything else marks nothing).
+    pub fn highlight(&self) -> String {
+        self.highlight
+            .as_deref()
+            .unwrap_or("")
             .chars()
             .take(39)
             .collect()

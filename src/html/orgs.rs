@@ -18,7 +18,9 @@ use crate::domain::roles::{
     DEFAULT_FOR_NEW_MEMBERS,
 };
 use crate::html::error::HtmlError;
-use crate::html::layout::{flash_error, flash_success, form_errors, invalid, ok, redirect, Layout};
+use crate::html::layout::{
+    flash_error, flash_marking, flash_success, form_errors, invalid, ok, redirect, Layout,
+};
 use crate::html::{ListQuery, State};
 use crate::models::audit::AuditRow;
 use crate::models::datasets::DatasetSummary;
@@ -346,6 +348,10 @@ struct ManageMembersPage {
     org_roles: &'static [OrgRole],
     default_roles: Vec<Option<DatasetRole>>,
     me: i32,
+    /// The organization's administrators, for [`ManageMembersPage::is_last_admin`].
+    admins: i64,
+    /// The member added or changed just now, marked in the list (`?highlight=`).
+    highlight: String,
 }
 
 /// What the two forms of the Members subtab hold: "Invite" and "Add member" (their input
@@ -383,10 +389,20 @@ impl ManageMembersPage {
     fn default_label(&self, r: &Option<DatasetRole>) -> &'static str {
         default_role_label(*r)
     }
+
+    /// The use cases' rule (SPEC 4.1): the last administrator's demotion and removal are
+    /// shown disabled, with the ways out.
+    fn is_last_admin(&self, m: &Member) -> bool {
+        crate::domain::roles::is_last_admin(m.role, self.admins)
+    }
+
+    fn highlighted(&self, m: &Member) -> bool {
+        m.username.eq_ignore_ascii_case(&self.highlight)
+    }
 }
 
 /// The Members subtab's data: a page of members and the pending invitations.
-type ManageData = (Org, OrgRole, Page<Member>, Vec<Pending>);
+type ManageData = (Org, OrgRole, Page<Member>, Vec<Pending>, i64);
 
 fn manage_data(
     c: &mut crate::db::DbConn,
@@ -396,25 +412,31 @@ fn manage_data(
     page: i64,
 ) -> Result<ManageData, DomainError> {
     let view = uc::managed_members(c, p, name, q, Paging::html(page))?;
-    let (org, role, members) = (view.org, view.role, view.members);
+    let (org, role, members, admins) = (view.org, view.role, view.members, view.admins);
     let invitations = crate::app::invitations::pending(c, &org)?;
-    Ok((org, role, members, invitations))
+    Ok((org, role, members, invitations, admins))
 }
 
 fn manage_members_page(
     session: &Session,
     user: &Principal,
     nav: Nav,
-    (org, role, members, invitations): ManageData,
+    (org, role, members, invitations, admins): ManageData,
     query: &ListQuery,
     forms: MemberForms,
 ) -> ManageMembersPage {
+    // Not the Members tab's title: this is the subtab of Settings.
     let ctx = Layout::new(
         session,
         Some(user),
         nav,
-        format!("Members · {}", org.username),
+        format!("Manage members · Settings · {}", org.username),
     );
+    // The member just added or changed: named by the flash, or by `?highlight=`.
+    let highlight = match &ctx.flash {
+        Some(f) if !f.mark.is_empty() => f.mark.clone(),
+        _ => query.highlight(),
+    };
     ManageMembersPage {
         ctx,
         org,
@@ -429,6 +451,8 @@ fn manage_members_page(
         org_roles: OrgRole::ALL,
         default_roles: default_role_choices(),
         me: user.user_id,
+        admins,
+        highlight,
     }
 }
 
@@ -516,9 +540,16 @@ pub async fn add_member(
         .await?;
     match outcome {
         Ok(added) => {
-            flash_success(
+            flash_marking(
                 &session,
-                format!("{} is now a member of {}.", added.username, added.org),
+                &added.username,
+                format!(
+                    "{} is now a member of {}. Organization role {}, default dataset role {}.",
+                    added.username,
+                    added.org,
+                    added.role.label(),
+                    default_role_label(added.default_role)
+                ),
             );
             Ok(redirect(&format!("/{}/settings/members", added.org)))
         }
@@ -675,6 +706,9 @@ pub async fn manage_invitation(
 pub struct UpdateMemberForm {
     role: String,
     default_role: String,
+    /// "yes" once an administrator demoting themselves has confirmed it.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `POST /{org}/settings/members/{user}`: change the organization role and the default role.
@@ -689,18 +723,71 @@ pub async fn update_member(
     let (org, member) = path.into_inner();
     let p = user.clone();
     let cmd = ChangeMember {
-        org,
-        member,
+        org: org.clone(),
+        member: member.clone(),
         role: Some(role),
         default_role: Some(default_role),
     };
+    let demotes_self = cmd.demotes_caller(&user);
+    if demotes_self && form.confirm != "yes" {
+        // Ask first: without the administrator role the Settings are gone.
+        let (org, _, last) = state
+            .run(move |c| uc::remove_preview(c, &p, &org, &member))
+            .await?;
+        let ctx = Layout::new(
+            &session,
+            Some(&user),
+            state.nav(),
+            "Stop being an administrator",
+        );
+        if last {
+            return ok(&last_admin_page(
+                ctx,
+                &org,
+                "You cannot stop being an administrator",
+            ));
+        }
+        return ok(&ConfirmPage {
+            ctx,
+            heading: format!("Stop being an administrator of {org}?"),
+            message: format!("You will become a {} of {org}: you will no longer see its settings, manage its members or administer its datasets. Another administrator can make you one again.", role.label()),
+            action: format!("/{org}/settings/members/{}", user.username),
+            button: format!("Become a {}", role.label()),
+            cancel: format!("/{org}/settings/members"),
+            fields: vec![
+                ("role", role.as_str().to_string()),
+                ("default_role", crate::domain::roles::default_role_value(default_role).to_string()),
+                ("confirm", "yes".to_string()),
+            ],
+            ways_out: Vec::new(),
+        });
+    }
     let result = state
         .run(move |c| Ok(write_tx(c, |tx| uc::change_member(tx, &p, cmd))))
         .await?;
     let org = match result {
-        Ok((org, _)) => {
-            flash_success(&session, "The member was updated.");
-            org
+        Ok((org, now)) if demotes_self => {
+            flash_success(
+                &session,
+                format!(
+                    "You are now a {} of {org}, no longer an administrator.",
+                    now.role.label()
+                ),
+            );
+            return Ok(redirect(&format!("/{org}")));
+        }
+        Ok((org, now)) => {
+            flash_marking(
+                &session,
+                &now.username,
+                format!(
+                    "The member was updated. {} is now {}, default dataset role {}.",
+                    now.username,
+                    now.role.label(),
+                    default_role_label(now.default_role)
+                ),
+            );
+            return Ok(redirect(&format!("/{org}/settings/members")));
         }
         Err(DomainError::LastAdmin { org }) => {
             flash_error(
@@ -723,6 +810,41 @@ struct ConfirmPage {
     action: String,
     button: String,
     cancel: String,
+    /// Hidden fields the confirmed form sends again.
+    fields: Vec<(&'static str, String)>,
+    /// When the action cannot be done: the links (address, text) to what can.
+    ways_out: Vec<(String, String)>,
+}
+
+/// What the last administrator cannot do (SPEC 4.1), said with the ways out: make someone
+/// else an administrator, or delete the organization.
+fn last_admin_page(ctx: Layout, org: &str, heading: &str) -> ConfirmPage {
+    ConfirmPage {
+        ctx,
+        heading: heading.to_string(),
+        message: DomainError::LastAdmin {
+            org: org.to_string(),
+        }
+        .message(),
+        action: String::new(),
+        button: String::new(),
+        cancel: format!("/{org}/settings/members"),
+        fields: Vec::new(),
+        ways_out: last_admin_ways_out(org),
+    }
+}
+
+fn last_admin_ways_out(org: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            format!("/{org}/settings/members"),
+            "Make another member an administrator".to_string(),
+        ),
+        (
+            format!("/{org}/settings#delete-organization"),
+            format!("Delete {org}"),
+        ),
+    ]
 }
 
 /// `GET /{org}/settings/members/{user}/remove`: the confirmation.
@@ -734,16 +856,26 @@ pub async fn confirm_remove(
 ) -> Result<HttpResponse, HtmlError> {
     let (org, member) = path.into_inner();
     let p = user.clone();
-    let (org, member) = state
+    let (org, member, last) = state
         .run(move |c| uc::remove_preview(c, &p, &org, &member))
         .await?;
+    let ctx = Layout::new(&session, Some(&user), state.nav(), "Remove member");
+    if last {
+        return ok(&last_admin_page(
+            ctx,
+            &org,
+            &format!("{member} cannot be removed yet"),
+        ));
+    }
     ok(&ConfirmPage {
-        ctx: Layout::new(&session, Some(&user), state.nav(), "Remove member"),
+        ctx,
         heading: format!("Remove {member} from {org}?"),
         message: format!("{member} will lose access to {org} and to every dataset of {org} they collaborate on. The audit log keeps a record."),
         action: format!("/{org}/settings/members/{member}/remove"),
         button: "Remove member".into(),
         cancel: format!("/{org}/settings/members"),
+        fields: Vec::new(),
+        ways_out: Vec::new(),
     })
 }
 
@@ -867,14 +999,9 @@ pub async fn confirm_leave(
     let ctx = Layout::new(&session, Some(&user), state.nav(), "Leave organization");
     if last {
         // Say it before the click: the last administrator cannot leave (SPEC 4.1).
-        return ok(&ConfirmPage {
-            ctx,
-            heading: format!("You cannot leave {org} yet"),
-            message: DomainError::LastAdmin { org: org.clone() }.message(),
-            action: String::new(),
-            button: String::new(),
-            cancel: "/settings/organizations".into(),
-        });
+        let mut page = last_admin_page(ctx, &org, &format!("You cannot leave {org} yet"));
+        page.cancel = "/settings/organizations".into();
+        return ok(&page);
     }
     ok(&ConfirmPage {
         ctx,
@@ -883,6 +1010,8 @@ pub async fn confirm_leave(
         action: format!("/settings/organizations/{org}/leave"),
         button: "Leave organization".into(),
         cancel: "/settings/organizations".into(),
+        fields: Vec::new(),
+        ways_out: Vec::new(),
     })
 }
 

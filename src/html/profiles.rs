@@ -1,4 +1,5 @@
-//! `GET /{owner}`: the account page of an organization (members only) or of a user.
+//! `GET /{owner}`: the account page of an organization (everything for its members, the
+//! public profile for everyone else) or of a user.
 
 use actix_session::Session;
 use actix_web::{web, HttpResponse};
@@ -7,11 +8,12 @@ use askama::Template;
 use crate::app::accounts::{self as uc, AccountPage};
 use crate::app::Principal;
 use crate::html::error::HtmlError;
-use crate::html::layout::{ok, Layout};
+use crate::html::layout::{ok, url_encode, Layout};
 use crate::html::orgs::OrgPage;
 use crate::html::{ListQuery, State};
 use crate::models::accounts::Account;
 use crate::models::datasets::DatasetSummary;
+use crate::models::orgs::Org;
 use crate::models::Page;
 
 #[derive(Template)]
@@ -21,6 +23,17 @@ struct UserPage {
     account: Account,
     is_me: bool,
     datasets: Page<DatasetSummary>,
+}
+
+/// An organization's public profile, for visitors and non-members.
+#[derive(Template)]
+#[template(path = "orgs/public.html")]
+struct PublicOrgPage {
+    ctx: Layout,
+    org: Org,
+    datasets: Page<DatasetSummary>,
+    /// "Sign in", coming back here.
+    login: String,
 }
 
 pub async fn show(
@@ -43,6 +56,15 @@ pub async fn show(
                 org,
                 role,
                 tab: "datasets",
+                datasets,
+            })
+        }
+        AccountPage::PublicOrg(b) => {
+            let (org, datasets) = *b;
+            ok(&PublicOrgPage {
+                ctx: Layout::new(&session, user.as_ref(), nav, org.username.clone()),
+                login: format!("/login?next={}", url_encode(&org.path(""))),
+                org,
                 datasets,
             })
         }

@@ -102,7 +102,10 @@ pub fn end(session: &Session) {
 /// The next request's address to come back to after signing in: a page's own, a form's
 /// none (its post cannot be replayed).
 pub fn resume_path(req: &HttpRequest) -> String {
-    if req.method() == actix_web::http::Method::GET {
+    if matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    ) {
         req.uri()
             .path_and_query()
             .map_or("/".into(), |p| p.as_str().to_string())

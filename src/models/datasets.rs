@@ -738,6 +738,23 @@ pub fn insert(
     Ok(id)
 }
 
+/// How many collaborators of each role a dataset has besides `except` (the creator): who
+/// joined an organization's new dataset by their default role. One statement.
+pub fn joined_by_role(
+    conn: &mut DbConn,
+    dataset_id: i32,
+    except: i32,
+) -> QueryResult<Vec<(DatasetRole, i64)>> {
+    let mut rows: Vec<(DatasetRole, i64)> = collaborators::table
+        .filter(collaborators::dataset_id.eq(dataset_id))
+        .filter(collaborators::user_id.ne(except))
+        .group_by(collaborators::role)
+        .select((collaborators::role, diesel::dsl::count_star()))
+        .load(conn)?;
+    rows.sort_by_key(|(role, _)| *role);
+    Ok(rows)
+}
+
 /// A collaborator as the collaborators page shows them.
 #[derive(Clone, Debug)]
 pub struct Collaborator {

@@ -119,7 +119,16 @@ async fn login(app: &TestApp, username: &str) -> Browser {
 
 /// The viewer's role on the dataset page at `path`: `None` for a 404; any other status fails.
 async fn role_on(b: &Browser, path: &str) -> Option<String> {
-    let (status, body) = b.page(path).await;
+    let res = b.get(path).await;
+    if res.status() == StatusCode::SEE_OTHER {
+        // A visitor is sent to log in (issue 16): no access until then.
+        assert!(
+            location(&res).starts_with("/login?next="),
+            "{path}: only to the login"
+        );
+        return None;
+    }
+    let (status, body) = (res.status(), res.text().await.unwrap());
     match status {
         StatusCode::NOT_FOUND => {
             assert!(body.contains("Page not found"), "{path}: a 404 page");
@@ -556,8 +565,13 @@ db_test!(async fn effective_roles_and_404s_for_strangers_and_visitors(app) {
     assert_eq!(data_role(&body), Some("viewer"));
     assert!(!body.contains("/settings/collaborators"), "read-only: no Collaborators tab");
 
-    // A private dataset answers exactly like a missing one.
-    for (who, b) in [("visitor", &visitor), ("bob", &bob)] {
+    // A private dataset answers exactly like a missing one: to a visitor, "log in" and back
+    // (issue 16); to a signed-in stranger, 404.
+    for path in ["/alice/pv", "/alice/no-such-dataset", "/nobody-here/pv"] {
+        let res = visitor.get(path).await;
+        assert_redirect(&res, &format!("/login?next={}", path.replace('/', "%2F").replace('-', "%2D")));
+    }
+    for (who, b) in [("bob", &bob)] {
         let hidden = b.page("/alice/pv").await;
         let missing = b.page("/alice/no-such-dataset").await;
         let no_owner = b.page("/nobody-here/pv").await;
@@ -855,7 +869,10 @@ db_test!(async fn dashboard_and_account_pages_list_what_the_viewer_may_see(app) 
     let body = alice.page("/beta").await.1;
     assert!(body.contains(&link("/beta/beta-public")) && !body.contains(&link("/beta/beta-hidden")), "member of beta");
     assert!(alice.page("/acme").await.1.contains(&link("/acme/acme-ds")), "administrator of acme");
-    assert_eq!(visitor.page("/acme").await.0, StatusCode::NOT_FOUND);
+    // Visitors see the organization's public profile (issue 16): no private dataset.
+    let (status, body) = visitor.page("/acme").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!body.contains(&link("/acme/acme-ds")), "a visitor does not see acme's private dataset");
 });
 
 // ---- 10. Escaping ----

@@ -11,6 +11,7 @@ mod api_matrix;
 mod balancer;
 mod concurrency;
 mod datasets;
+mod edges;
 mod growth;
 mod headers;
 mod hostile;

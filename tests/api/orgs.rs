@@ -388,7 +388,7 @@ db_test!(async fn the_seed_walkthrough(app) {
     assert!(!body.contains("menu-org"), "gone from the profile menu");
     assert_eq!(membership(&app, "acme", "bob"), None);
     assert_eq!(collaborator_role(&app, ds, "bob"), None, "leaving revokes dataset access");
-    assert_eq!(b.page("/Acme").await.0, StatusCode::NOT_FOUND);
+    assert!(b.page("/Acme").await.1.contains("data-public-profile"), "the public profile only");
     assert_eq!(b.page("/Acme/members").await.0, StatusCode::NOT_FOUND);
 
     // A, the last administrator, cannot leave; the page says why and what to do.
@@ -557,6 +557,15 @@ db_test!(async fn non_members_and_visitors_get_404_as_if_nothing_were_there(app)
         for path in gets(o) {
             if o == "alice" && (path == "/alice" || path == "/alice?page=2") {
                 continue; // a user's own page, public
+            }
+            if o != "nosuchorg" && (path == format!("/{o}") || path == format!("/{o}?page=2")) {
+                // The public profile (SPEC 3, issue 16): never the members.
+                for b in [&eve, &visitor] {
+                    let (status, body) = b.page(&path).await;
+                    assert_eq!(status, StatusCode::OK, "GET {path}");
+                    assert!(body.contains("data-public-profile") && !body.contains("href=\"/bob\""), "GET {path}");
+                }
+                continue;
             }
             let res = eve.get(&path).await;
             assert_eq!(res.status(), StatusCode::NOT_FOUND, "eve GET {path}");
@@ -832,7 +841,7 @@ db_test!(async fn removing_a_member_revokes_their_dataset_access_and_keeps_histo
     assert_eq!(collaborator_role(&app, z1, "bob").as_deref(), Some("manager"), "a personal dataset");
     assert_eq!(membership(&app, "beta", "bob"), roles("member", Some("labeler")));
     // B notices.
-    assert_eq!(b.page("/acme").await.0, StatusCode::NOT_FOUND);
+    assert!(b.page("/acme").await.1.contains("data-public-profile"), "the public profile only");
     let body = b.page("/").await.1;
     assert!(!body.contains(r#"href="/acme""#) && body.contains(r#"class="menu-org" href="/beta""#));
     // History keeps the name, on the page and in the database.
@@ -858,8 +867,14 @@ db_test!(async fn the_last_administrator_cannot_be_demoted_removed_or_leave(app)
     let org = id_of(&app, "acme");
     let before = snapshot(&app);
 
-    // Demoting oneself as the only administrator.
+    // Demoting oneself as the only administrator: said instead of asked (issue 16), and
+    // refused when sent anyway.
     let res = set_roles(&a, "acme", "alice", "member", "viewer").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains(&format!("acme {LAST_ADMIN}")));
+    let res = a
+        .post("/acme/settings/members/alice", &[("role", "member"), ("default_role", "viewer"), ("confirm", "yes")])
+        .await;
     assert_redirect(&res, "/acme/settings/members");
     let body = a.follow(res).await.1;
     assert!(body.contains(&format!("acme {LAST_ADMIN}")), "{body}");
@@ -890,7 +905,7 @@ db_test!(async fn the_last_administrator_cannot_be_demoted_removed_or_leave(app)
     assert_eq!(membership(&app, "acme", "alice"), roles("member", Some("viewer")));
     // Now B is the last one; B cannot step down, and A may no longer act.
     let res = set_roles(&b, "acme", "bob", "member", "labeler").await;
-    assert!(b.follow(res).await.1.contains(&format!("acme {LAST_ADMIN}")));
+    assert!(res.text().await.unwrap().contains(&format!("acme {LAST_ADMIN}")), "said before asking");
     assert_eq!(set_roles(&a, "acme", "bob", "member", "labeler").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(admin_count(&app, org), 1);
 
@@ -906,7 +921,8 @@ db_test!(async fn the_last_administrator_cannot_be_demoted_removed_or_leave(app)
     assert_eq!(admin_count(&app, org), 1);
     // The Organizations tab tells the last administrator in advance.
     let body = b.page("/settings/organizations").await.1;
-    assert!(body.contains("make another member an administrator before you leave, or delete the organization in its settings."));
+    assert!(body.contains("You are the last administrator of acme, so you cannot leave it yet."));
+    assert!(body.contains("href=\"/acme/settings#delete-organization\""), "with the ways out");
 });
 
 /// A POST to fire: path and form.
@@ -1098,7 +1114,7 @@ db_test!(async fn pages_run_a_fixed_number_of_queries_whatever_the_size(app) {
         assert_eq!(one, many, "{path}: {one} statements for 1 organization, {many} for 42");
     }
     let body = a.page("/settings/organizations").await.1;
-    assert_eq!(count(&body, "Leave organization</a>"), 42);
+    assert_eq!(count(&body, "Leave organization</"), 42);
     assert_eq!(count(&a.page("/").await.1, r#"class="menu-org""#), 42, "every organization in the profile menu");
 });
 
@@ -1222,7 +1238,7 @@ db_test!(async fn the_audit_log_records_every_change_newest_first(app) {
     bulk_audit(&app, "acme");
     let total = audit(&app, org).len();
     assert_eq!(total, 10 + 56);
-    let rows = |body: &str| count(body, r#"<td class="muted nowrap">"#);
+    let rows = |body: &str| count(body, r#"<td class="muted nowrap""#);
     let body = a.page("/acme/settings/audit").await.1;
     assert_eq!(rows(&body), 50);
     assert!(body.contains("Page 1 of 2") && body.contains(r#"href="/acme/settings/audit?page=2""#));

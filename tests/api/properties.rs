@@ -1323,9 +1323,12 @@ impl World {
             } => (
                 actor,
                 format!("/{}/settings/members/{}", org(o), n(CAST[target])),
+                // Confirmed: an administrator demoting themselves is asked first (issue 16);
+                // the model is of the rule behind it.
                 vec![
                     ("role", org_role_form(admin).into()),
                     ("default_role", default_form(default).into()),
+                    ("confirm", "yes".into()),
                 ],
             ),
             Act::RemoveMember {

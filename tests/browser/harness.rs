@@ -30,6 +30,8 @@ const WAIT: Duration = Duration::from_secs(15);
 const WORK_SIZE: (u32, u32) = (1280, 800);
 /// The viewports of every screenshot: (file name suffix, width, height).
 pub const SIZES: [(&str, u32, u32); 2] = [("laptop", 1280, 800), ("phone", 390, 844)];
+/// The narrowest phone the pages must work on (issue 16): used by the tests that check it.
+pub const SMALL: (&str, u32, u32) = ("small", 320, 640);
 
 /// One browser test at a time: Chromium is heavy for a 2-core machine shared with builds.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -698,10 +700,15 @@ impl Page {
     /// Writes `{NN}-{name}-laptop.png` and `{NN}-{name}-phone.png`: the whole page at each size
     /// (only the viewport while a dialog is open).
     pub async fn shot(&self, name: &str) {
+        self.shot_at(name, &SIZES).await;
+    }
+
+    /// Like [`Page::shot`], at the sizes given.
+    pub async fn shot_at(&self, name: &str, sizes: &[(&str, u32, u32)]) {
         let Some(shots) = &self.shots else { return };
         shots.n.set(shots.n.get() + 1);
         let dir = screenshot_dir();
-        for (size, w, h) in SIZES {
+        for &(size, w, h) in sizes {
             self.viewport(w, h).await;
             let full = self
                 .js(
@@ -895,6 +902,73 @@ impl Page {
                 )
             })
             .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// axe-core
+
+/// axe-core's script from `tests/axe` (`npm ci --prefix tests/axe`, as `.ci/run` does), or
+/// `None` with a note when a local run has not installed it; under `CI=true` it must be there.
+pub fn axe_source() -> Option<String> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/axe/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(e) => {
+            if ci() {
+                panic!(
+                    "CI=true but {} cannot be read ({e}): run npm ci --prefix tests/axe",
+                    path.display()
+                );
+            }
+            eprintln!(
+                "axe checks skipped: {} is missing (npm ci --prefix tests/axe)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+impl Page {
+    /// axe-core's violations on the current page (WCAG 2.1 A and AA, and axe's best
+    /// practices), one line each: rule, impact, the elements and how to fix them.
+    pub async fn axe(&self, source: &str) -> Vec<String> {
+        if self
+            .js("return typeof window.axe === 'undefined';", vec![])
+            .await
+            == json!(true)
+        {
+            self.js(source, vec![]).await;
+        }
+        let v = self
+            .c
+            .execute_async(
+                r#"
+                var done = arguments[arguments.length - 1];
+                window.axe.run(document, {
+                  runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+                  resultTypes: ['violations']
+                }).then(function (r) {
+                  done(r.violations.map(function (v) {
+                    return v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.slice(0, 4).map(function (n) {
+                      return n.target.join(' ') + (n.failureSummary ? ' [' + n.failureSummary.replace(/\s+/g, ' ').slice(0, 200) + ']' : '');
+                    }).join('; ');
+                  }));
+                }, function (e) { done(['axe failed: ' + e]); });
+                "#,
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("axe could not run: {e}"));
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -170,17 +170,28 @@ async fn error_messages_are_tied_to_their_fields() {
     );
     page.shot("new-organization").await;
 
-    // A dataset without a name, from the popup: the full form comes back with the error.
+    // A dataset without a name, from the popup: the form comes back with the error in the
+    // popup (issue 16), the name field focused.
     page.goto("/").await;
     page.click_css("main a[data-open-dataset-dialog]").await;
     wait_popup_focused(&page).await;
-    page.submit("Create dataset", "/datasets").await;
+    page.click_css("dialog[open] button[type=submit]").await;
+    page.wait_until(
+        "the errors shown in the popup",
+        "return !!document.querySelector('dialog[open] [data-error-summary]');",
+    )
+    .await;
+    assert!(
+        page.focus_is("dialog[open] #f-name").await,
+        "focus: {}",
+        page.focused().await
+    );
     let errors = page.field_errors().await;
     assert!(
         errors.iter().any(|(id, _)| id == "f-name"),
         "the missing name is explained at its field: {errors:?}"
     );
-    page.check_labels("the new dataset page with errors").await;
+    page.check_labels("the new dataset popup with errors").await;
     page.shot("new-dataset").await;
 
     page.close().await;

@@ -19,6 +19,7 @@
 //! Run: `cargo test --test browser -- --nocapture`
 
 mod api_keys;
+mod edges;
 mod harness;
 mod invitation;
 mod keyboard;

@@ -275,9 +275,15 @@ async fn b_leaves_the_organization(page: &Page) {
     );
     page.shot("left-organization").await;
 
+    // A former member sees the public profile only (issue 16): no members, no private data.
     page.goto(&format!("/{ORG}")).await;
-    assert_eq!(page.heading().await, "Page not found");
-    page.shot("organization-not-found").await;
+    assert!(
+        page.has("[data-public-profile]").await,
+        "{}",
+        page.context().await
+    );
+    assert!(!page.has(&format!("a[href='/{ORG}/members']")).await);
+    page.shot("organization-public-profile").await;
     page.goto(&format!("/{ORG}/street-scenes")).await;
     assert_eq!(page.heading().await, "Page not found");
     page.goto("/").await;
@@ -300,12 +306,23 @@ async fn a_cannot_leave_as_last_admin(page: &Page) {
     )
     .await;
     page.shot("settings-organizations-last-admin").await;
-    page.follow(
-        "Leave organization",
-        &format!("/settings/organizations/{ORG}/leave"),
-    )
-    .await;
-    // The confirmation page already says why, and offers no button that can only fail.
+    // Leave is shown disabled, with the reason and the ways out (issue 16).
+    let leave = page.control("Leave organization").await;
+    assert!(
+        !leave.is_enabled().await.expect("enabled"),
+        "Leave is disabled"
+    );
+    let note = page.text(&format!("#last-admin-{ORG}")).await;
+    assert!(note.contains("cannot leave it yet"), "{note}");
+    assert!(
+        page.has(&format!(
+            "#last-admin-{ORG} a[href='/{ORG}/settings#delete-organization']"
+        ))
+        .await
+    );
+    // Its address (bookmarked, say) already says why, and offers no button that can only fail.
+    page.goto(&format!("/settings/organizations/{ORG}/leave"))
+        .await;
     assert_eq!(page.heading().await, format!("You cannot leave {ORG} yet"));
     assert!(
         page.text("main")
