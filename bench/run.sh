@@ -134,7 +134,7 @@ bench() { # backend size: size is "seeded" (colabel seed, 10,000 members) or "fo
     trap - EXIT
     return
   fi
-  local members_ms datasets_ms
+  local members_ms datasets_ms pages_rss; pages_rss=$(hwm_kb $pid)
   read -r members_ms members_bytes < <(python3 bench/client.py latency "$base" "$key" /users/bigorg 15)
   read -r datasets_ms datasets_bytes < <(python3 bench/client.py latency "$base" "$key" "/user/datasets/?per_page=1000&page=1" 15)
   local load_rss; load_rss=$(hwm_kb $pid)
@@ -165,7 +165,7 @@ bench() { # backend size: size is "seeded" (colabel seed, 10,000 members) or "fo
     echo "- $backend: create a dataset in bigorg (10,000 members, fan-out included): median ${create_ms} ms over 5 (client-side, loopback)"
     echo "- $backend: login latency (bcrypt cost 12): median ${login_ms} ms"
     echo "- $backend: org page p99 with 16 clients logging in continuously, median of 3 rounds: ${contended} (${logins[*]} logins)"
-    echo "- $backend: resident memory idle $((idle_rss / 1024)) MB, peak under load $((load_rss / 1024)) MB"
+    echo "- $backend: resident memory idle $((idle_rss / 1024)) MB, peak under the pages' load $((pages_rss / 1024)) MB, peak after the API's 10,000-member replies too $((load_rss / 1024)) MB"
   } | tee -a "$extras"
   kill $pid; wait $pid 2>/dev/null || true
   trap - EXIT
