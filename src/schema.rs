@@ -30,6 +30,7 @@ diesel::table! {
         created_by -> Nullable<Integer>,
         member_count -> Integer,
         invite_only -> Bool,
+        admin_count -> Integer,
     }
 }
 

@@ -428,7 +428,7 @@ pub struct MembersView {
     pub role: OrgRole,
     pub members: Page<Member>,
     pub shows_default_roles: bool,
-    /// How many administrators the organization has (read for the Members subtab only, 0
+    /// How many administrators the organization has (for the Members subtab only, 0
     /// elsewhere), for [`MembersView::is_last_admin`].
     pub admins: i64,
 }
@@ -452,8 +452,9 @@ fn members_for(
     let (org, role) = find(conn, p, name, action)?;
     let members = orgs::members(conn, &org, prefix, paging.page, paging.per_page)?;
     let manages = role.can(OrgAction::Manage);
+    // From the organization's row (kept by a trigger): no count of its own.
     let admins = if manages && action == OrgAction::Manage {
-        orgs::admin_count(conn, org.id)?
+        org.admin_count
     } else {
         0
     };

@@ -24,6 +24,9 @@ pub struct Org {
     pub member_count: i64,
     /// Members join only by invitation (administrators cannot add them directly).
     pub invite_only: bool,
+    /// Kept by a trigger on `memberships`, for what pages show; the use cases that enforce
+    /// the last-administrator rule count in their locked transaction instead.
+    pub admin_count: i64,
 }
 
 impl Org {
@@ -42,7 +45,7 @@ impl Org {
     }
 }
 
-type OrgTuple = (i32, String, String, String, String, i32, bool);
+type OrgTuple = (i32, String, String, String, String, i32, bool, i32);
 
 /// The columns of an [`Org`], in the order of [`OrgTuple`].
 const ORG_COLUMNS: (
@@ -53,6 +56,7 @@ const ORG_COLUMNS: (
     organizations::contact_email,
     organizations::member_count,
     organizations::invite_only,
+    organizations::admin_count,
 ) = (
     acc::id,
     acc::username,
@@ -61,10 +65,11 @@ const ORG_COLUMNS: (
     organizations::contact_email,
     organizations::member_count,
     organizations::invite_only,
+    organizations::admin_count,
 );
 
 fn org_from(
-    (id, username, display_name, description, contact_email, count, invite_only): OrgTuple,
+    (id, username, display_name, description, contact_email, count, invite_only, admins): OrgTuple,
 ) -> Org {
     Org {
         id,
@@ -74,6 +79,7 @@ fn org_from(
         contact_email,
         member_count: count.into(),
         invite_only,
+        admin_count: admins.into(),
     }
 }
 

@@ -999,6 +999,11 @@ db_test!(async fn the_last_administrator_rule_holds_under_concurrency(app) {
             (kept, actual)
         });
         assert_eq!(i64::from(kept), actual, "round {round}: member_count");
+        // So does the administrator count (issue 18: the Members subtab reads it).
+        let kept: i32 = app.with_db(|c| {
+            organizations::table.find(org_id).select(organizations::admin_count).first(c).unwrap()
+        });
+        assert_eq!(i64::from(kept), admin_count(&app, org_id), "round {round}: admin_count");
         // Every change that happened is in the audit log, once.
         let events = audit(&app, org_id);
         let demotions = events.iter().filter(|e| e.1 == "member.role_changed").count();
@@ -1463,7 +1468,8 @@ db_test!(async fn the_benchmarks_pages_run_the_fewest_statements_their_rules_all
         ("/bigorg/members?page=3", 3),
         // ... plus the count of the members found
         ("/bigorg/members?q=user12", 4),
-        // session+menu, organization+role, 50 members, pending invitations
+        // session+menu, organization+role (with its member and administrator counts), 50
+        // members, pending invitations
         ("/bigorg/settings/members", 4),
         // session+menu, dataset+owner+viewer's role and entry
         ("/bigorg/dataset-1", 2),
