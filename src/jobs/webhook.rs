@@ -29,6 +29,9 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Part of the error of a name whose addresses are all refused (not worth retrying).
+const PRIVATE_ONLY: &str = "resolves only to loopback, private, link-local or metadata addresses";
+
 /// Resolves names itself and hands reqwest only addresses that pass [`forbidden`].
 struct CheckedResolver {
     allow_private: bool,
@@ -51,10 +54,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
                             .filter(|a| allow_private || !forbidden(a.ip()))
                             .collect();
                         if ok.is_empty() {
-                            Err(format!(
-                                "refused: {host} resolves only to loopback, private, link-local \
-                                 or metadata addresses"
-                            ))
+                            Err(format!("refused: {host} {PRIVATE_ONLY}"))
                         } else {
                             Ok(ok)
                         }
@@ -183,6 +183,7 @@ pub fn deliver(
     let ok = status_code.is_some_and(|c| (200..300).contains(&c)) && error.is_empty();
     let retryable = !ok
         && !error.starts_with("refused")
+        && !error.contains(PRIVATE_ONLY)
         && status_code.is_none_or(|c| c >= 500 || error.contains("reading the answer"));
     let status = if ok {
         "ok"
