@@ -25,8 +25,8 @@ use crate::domain::webhooks as payload;
         datasets::change_collaborator, datasets::remove_collaborator,
         orgs::members, orgs::add_member, orgs::member, orgs::change_member, orgs::remove_member,
         orgs::leave, orgs::audit,
-        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete,
-        webhooks::ping, webhooks::deliveries, webhooks::redeliver,
+        webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook,
+        webhooks::ping_webhook, webhooks::webhook_deliveries, webhooks::redeliver_delivery,
     ),
     components(schemas(
         wire::User, wire::Membership, wire::Member, wire::Owner, wire::Empty, wire::Dataset,

@@ -149,7 +149,7 @@ impl DeliveryOut {
     params(("org" = String, Path)),
     responses((status = 200, body = [WebhookOut]), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn list(state: State, key: Key, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list_webhooks(state: State, key: Key, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let org = path.into_inner();
     let (_, _, hooks) = run(&state, key, move |c, p| uc::list(c, p, &org)).await?;
     Ok(ok(&hooks.iter().map(WebhookOut::of).collect::<Vec<_>>()))
@@ -161,7 +161,7 @@ pub async fn list(state: State, key: Key, path: web::Path<String>) -> Result<Htt
     params(("org" = String, Path)),
     responses((status = 201, body = WebhookCreated), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn create(
+pub async fn create_webhook(
     state: State,
     key: Key,
     path: web::Path<String>,
@@ -191,7 +191,7 @@ pub async fn create(
     params(("org" = String, Path), ("id" = i32, Path)),
     responses((status = 200, body = WebhookOut), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn get(
+pub async fn get_webhook(
     state: State,
     key: Key,
     path: web::Path<(String, String)>,
@@ -213,7 +213,7 @@ fn webhook_ref((org, id): (String, String)) -> Result<WebhookRef, ApiError> {
     params(("org" = String, Path), ("id" = i32, Path)),
     responses((status = 200, body = WebhookOut), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn update(
+pub async fn update_webhook(
     state: State,
     key: Key,
     path: web::Path<(String, String)>,
@@ -240,7 +240,7 @@ pub async fn update(
     params(("org" = String, Path), ("id" = i32, Path)),
     responses((status = 204), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn delete(
+pub async fn delete_webhook(
     state: State,
     key: Key,
     path: web::Path<(String, String)>,
@@ -258,7 +258,7 @@ pub async fn delete(
     params(("org" = String, Path), ("id" = i32, Path)),
     responses((status = 202), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn ping(
+pub async fn ping_webhook(
     state: State,
     key: Key,
     path: web::Path<(String, String)>,
@@ -276,7 +276,7 @@ pub async fn ping(
     params(("org" = String, Path), ("id" = i32, Path)),
     responses((status = 200, body = [DeliveryOut]), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn deliveries(
+pub async fn webhook_deliveries(
     state: State,
     key: Key,
     path: web::Path<(String, String)>,
@@ -296,7 +296,7 @@ pub async fn deliveries(
     params(("org" = String, Path), ("id" = i32, Path), ("delivery" = String, Path)),
     responses((status = 202), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn redeliver(
+pub async fn redeliver_delivery(
     state: State,
     key: Key,
     path: web::Path<(String, String, String)>,
