@@ -12,8 +12,8 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 
 use crate::api;
-use crate::html::{webhooks, 
-    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+use crate::html::{
+    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
 };
 
 macro_rules! route_table {

@@ -34,7 +34,7 @@ use crate::domain::webhooks as payload;
         wire::CloneRequest, wire::NewCollaborator, wire::CollaboratorPatch, wire::NewMember,
         wire::MemberPatch,
         webhooks::WebhookOut, webhooks::WebhookCreated, webhooks::NewWebhook,
-        webhooks::WebhookChange, webhooks::DeliveryOut, webhooks::AttemptOut,
+        webhooks::WebhookChange, webhooks::DeliveryOut, webhooks::AttemptOut, webhooks::NoFields,
         payload::Payload, payload::PayloadAccount, payload::Subject, payload::Roles,
     )),
     modifiers(&KeyScheme),

@@ -86,6 +86,10 @@ pub struct WebhookChange {
     pub secret: Option<String>,
 }
 
+/// The body of a ping or a redelivery: an object, fields ignored (`{}`).
+#[derive(Deserialize, ToSchema)]
+pub struct NoFields {}
+
 /// One attempt at a delivery.
 #[derive(Serialize, ToSchema)]
 pub struct AttemptOut {
@@ -149,7 +153,11 @@ impl DeliveryOut {
     params(("org" = String, Path)),
     responses((status = 200, body = [WebhookOut]), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
-pub async fn list_webhooks(state: State, key: Key, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list_webhooks(
+    state: State,
+    key: Key,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let org = path.into_inner();
     let (_, _, hooks) = run(&state, key, move |c, p| uc::list(c, p, &org)).await?;
     Ok(ok(&hooks.iter().map(WebhookOut::of).collect::<Vec<_>>()))
@@ -254,7 +262,7 @@ pub async fn delete_webhook(
 }
 
 /// Sends a `ping` to an active webhook (administrators).
-#[utoipa::path(post, path = "/organizations/{org}/webhooks/{id}/pings/", tag = "Webhooks",
+#[utoipa::path(post, path = "/organizations/{org}/webhooks/{id}/pings/", tag = "Webhooks", request_body = NoFields,
     params(("org" = String, Path), ("id" = i32, Path)),
     responses((status = 202), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
@@ -262,6 +270,7 @@ pub async fn ping_webhook(
     state: State,
     key: Key,
     path: web::Path<(String, String)>,
+    _body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let at = webhook_ref(path.into_inner())?;
     run(&state, key, move |c, p| {
@@ -292,7 +301,7 @@ pub async fn webhook_deliveries(
 }
 
 /// Sends a delivery again, with the same delivery id and body (administrators).
-#[utoipa::path(post, path = "/organizations/{org}/webhooks/{id}/deliveries/{delivery}/redeliver", tag = "Webhooks",
+#[utoipa::path(post, path = "/organizations/{org}/webhooks/{id}/deliveries/{delivery}/redeliver", tag = "Webhooks", request_body = NoFields,
     params(("org" = String, Path), ("id" = i32, Path), ("delivery" = String, Path)),
     responses((status = 202), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = [])))]
@@ -300,6 +309,7 @@ pub async fn redeliver_delivery(
     state: State,
     key: Key,
     path: web::Path<(String, String, String)>,
+    _body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id, guid) = path.into_inner();
     let at = webhook_ref((org, id))?;

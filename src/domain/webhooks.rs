@@ -259,9 +259,11 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<String, String> {
         return Err("The URL must not contain a user name or password.".into());
     }
     let refused = || {
-        Err("This address is loopback, private, link-local or a metadata service; webhooks \
+        Err(
+            "This address is loopback, private, link-local or a metadata service; webhooks \
              may not point there."
-            .to_string())
+                .to_string(),
+        )
     };
     match url.host() {
         None => return Err("The URL has no host.".into()),
@@ -337,10 +339,24 @@ mod tests {
     #[test]
     fn private_and_metadata_addresses_are_refused() {
         for bad in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "fc00::1",
-            "fd00:ec2::254", "fe80::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
-            "64:ff9b::a9fe:a9fe", "::127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
         ] {
             assert!(forbidden(bad.parse().unwrap()), "{bad}");
         }

@@ -21,7 +21,8 @@ use crate::models::webhooks::{Attempt, Delivery, Webhook};
 /// The fields of a webhook form.
 #[derive(Default, Clone)]
 struct Fields {
-    action: String,
+    /// `None` when the form has no `action` field at all.
+    action: Option<String>,
     url: String,
     events: Vec<String>,
     all: bool,
@@ -31,11 +32,21 @@ struct Fields {
 }
 
 impl Fields {
-    fn parse(body: &[u8]) -> Fields {
+    /// Reads a form; a field other than `events` sent twice is a forged form (400).
+    fn parse(body: &[u8]) -> Result<Fields, HtmlError> {
         let mut f = Fields::default();
+        let mut seen: Vec<String> = Vec::new();
         for (k, v) in form_urlencoded::parse(body) {
+            if k != "events" {
+                if seen.iter().any(|s| *s == k) {
+                    return Err(HtmlError::from(DomainError::BadInput(format!(
+                        "The form is not valid: duplicate field `{k}`."
+                    ))));
+                }
+                seen.push(k.to_string());
+            }
             match &*k {
-                "action" => f.action = v.into_owned(),
+                "action" => f.action = Some(v.into_owned()),
                 "url" => f.url = v.into_owned(),
                 "events" => f.events.push(v.into_owned()),
                 "all" => f.all = v == "on",
@@ -45,7 +56,7 @@ impl Fields {
                 _ => {}
             }
         }
-        f
+        Ok(f)
     }
 
     fn events(&self) -> Vec<String> {
@@ -144,7 +155,15 @@ pub async fn list(
         active: true,
         ..Fields::default()
     };
-    ok(&list_page(&session, &user, &state, view, form, FieldErrors::default(), None))
+    ok(&list_page(
+        &session,
+        &user,
+        &state,
+        view,
+        form,
+        FieldErrors::default(),
+        None,
+    ))
 }
 
 /// `POST /{org}/settings/webhooks`: "Add webhook".
@@ -155,7 +174,7 @@ pub async fn create(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HtmlError> {
-    let fields = Fields::parse(&body);
+    let fields = Fields::parse(&body)?;
     let form = WebhookForm {
         url: fields.url.clone(),
         events: fields.events(),
@@ -165,15 +184,15 @@ pub async fn create(
     let settings = state.settings().webhooks.clone();
     let (p, name) = (user.clone(), path.into_inner());
     let outcome = state
-        .run(move |c| {
-            match write_tx(c, |tx| uc::create(tx, &p, &settings, &name, form)) {
+        .run(
+            move |c| match write_tx(c, |tx| uc::create(tx, &p, &settings, &name, form)) {
                 Ok(made) => Ok(Ok((made.webhook.id, made.secret, uc::list(c, &p, &name)?))),
                 Err(e) => {
                     let errors = form_errors(e, |_| None)?;
                     Ok(Err((errors, uc::list(c, &p, &name)?)))
                 }
-            }
-        })
+            },
+        )
         .await?;
     match outcome {
         Ok((id, secret, view)) => {
@@ -182,7 +201,15 @@ pub async fn create(
                 active: true,
                 ..Fields::default()
             };
-            let page = list_page(&session, &user, &state, view, form, FieldErrors::default(), Some((id, secret)));
+            let page = list_page(
+                &session,
+                &user,
+                &state,
+                view,
+                form,
+                FieldErrors::default(),
+                Some((id, secret)),
+            );
             ok(&page)
         }
         Err((errors, view)) => {
@@ -190,7 +217,9 @@ pub async fn create(
                 secret: String::new(),
                 ..fields
             };
-            invalid(&list_page(&session, &user, &state, view, fields, errors, None))
+            invalid(&list_page(
+                &session, &user, &state, view, fields, errors, None,
+            ))
         }
     }
 }
@@ -203,7 +232,10 @@ struct LogEntry {
 
 impl LogEntry {
     fn when(&self) -> String {
-        self.d.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        self.d
+            .created_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()
     }
 
     fn code(&self) -> String {
@@ -310,7 +342,14 @@ pub async fn show(
     let at = webhook_ref(org, &id)?;
     let p = user.clone();
     let view = state.run(move |c| uc::show(c, &p, at)).await?;
-    ok(&webhook_page(&session, &user, &state, view, None, FieldErrors::default()))
+    ok(&webhook_page(
+        &session,
+        &user,
+        &state,
+        view,
+        None,
+        FieldErrors::default(),
+    ))
 }
 
 /// `POST /{org}/settings/webhooks/{id}`: `action` = update, ping, redeliver or delete.
@@ -323,11 +362,14 @@ pub async fn act(
 ) -> Result<HttpResponse, HtmlError> {
     let (org, id) = path.into_inner();
     let at = webhook_ref(org, &id)?;
-    let fields = Fields::parse(&body);
+    let fields = Fields::parse(&body)?;
     let p = user.clone();
     let back = format!("/{}/settings/webhooks/{}", at.org, at.id);
-    match fields.action.as_str() {
-        "update" => {
+    match fields.action.as_deref() {
+        None => Err(HtmlError::from(DomainError::BadInput(
+            "The form is incomplete: missing field `action`.".into(),
+        ))),
+        Some("update") => {
             let patch = WebhookPatch {
                 url: Some(fields.url.clone()),
                 events: Some(fields.events()),
@@ -356,18 +398,25 @@ pub async fn act(
                         secret: String::new(),
                         ..fields
                     };
-                    invalid(&webhook_page(&session, &user, &state, view, Some(fields), errors))
+                    invalid(&webhook_page(
+                        &session,
+                        &user,
+                        &state,
+                        view,
+                        Some(fields),
+                        errors,
+                    ))
                 }
             }
         }
-        "ping" => {
+        Some("ping") => {
             state
                 .run(move |c| write_tx(c, |tx| uc::ping(tx, &p, at)))
                 .await?;
             flash_success(&session, "A ping is on its way; its delivery shows below.");
             Ok(redirect(&back))
         }
-        "redeliver" => {
+        Some("redeliver") => {
             let guid = fields.delivery.clone();
             state
                 .run(move |c| write_tx(c, |tx| uc::redeliver(tx, &p, at, &guid)))
@@ -378,7 +427,7 @@ pub async fn act(
             );
             Ok(redirect(&back))
         }
-        "delete" => {
+        Some("delete") => {
             let org = state
                 .run(move |c| write_tx(c, |tx| uc::delete(tx, &p, at)))
                 .await?;

@@ -141,7 +141,12 @@ pub fn deliver(
     let started = Instant::now();
     let (status_code, response_headers, response_body, error) =
         match check_url(&t.url, settings.allow_private) {
-            Err(refused) => (None, String::new(), String::new(), format!("refused: {refused}")),
+            Err(refused) => (
+                None,
+                String::new(),
+                String::new(),
+                format!("refused: {refused}"),
+            ),
             Ok(url) => {
                 let answer = http
                     .post(url)
@@ -216,7 +221,10 @@ pub fn deliver(
         (Some(c), false) => format!("HTTP {c}, {error}"),
         (None, _) => error.clone(),
     };
-    let summary = format!("webhook {} delivery {} ({}): {what}", t.webhook_id, t.guid, t.event);
+    let summary = format!(
+        "webhook {} delivery {} ({}): {what}",
+        t.webhook_id, t.guid, t.event
+    );
     Ok(if ok {
         Sent::Done(summary)
     } else if !still_active {

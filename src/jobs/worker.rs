@@ -146,11 +146,7 @@ fn run(cx: Context, signal: &Signal) {
 }
 
 /// Claims and runs one job; `false` when none was due.
-fn step(
-    cx: &Context,
-    http: Option<&reqwest::blocking::Client>,
-    me: &str,
-) -> Result<bool, String> {
+fn step(cx: &Context, http: Option<&reqwest::blocking::Client>, me: &str) -> Result<bool, String> {
     let mut conn = cx.db.get().map_err(|e| e.to_string())?;
     let t = now();
     if !rows::any_due(&mut conn, t).map_err(|e| e.to_string())? {

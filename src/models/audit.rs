@@ -4,10 +4,10 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::auth::random_token;
+use crate::db::DbConn;
 use crate::domain::audit::Action;
-use crate::domain::webhooks::{PayloadAccount, Payload, Roles, Subject, WebhookEvent};
+use crate::domain::webhooks::{Payload, PayloadAccount, Roles, Subject, WebhookEvent};
 use crate::models::webhooks::{self, QueuedEvent};
 use crate::models::Page;
 use crate::schema::audit_events;
@@ -149,7 +149,13 @@ pub fn queue_payload(
 /// it, `-` and the webhook's id.
 fn new_event_key() -> String {
     let hex = hex::encode(rand::random::<[u8; 12]>());
-    format!("{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20])
+    format!(
+        "{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20]
+    )
 }
 
 /// An event as the audit page shows it.

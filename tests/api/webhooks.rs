@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::*;
-use crate::receiver::{Receiver, Received};
+use crate::receiver::{Received, Receiver};
 use crate::{db_test, db_test_with};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -35,10 +35,20 @@ fn check_signed(r: &Received, secret: &str) -> Value {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(r.body.as_bytes());
     let want = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(r.header("x-colabel-signature-256"), want, "signature of {}", r.body);
+    assert_eq!(
+        r.header("x-colabel-signature-256"),
+        want,
+        "signature of {}",
+        r.body
+    );
     assert_eq!(r.header("content-type"), "application/json");
     let body = r.json();
-    assert_eq!(body["delivery"], r.header("x-colabel-delivery"), "{}", r.body);
+    assert_eq!(
+        body["delivery"],
+        r.header("x-colabel-delivery"),
+        "{}",
+        r.body
+    );
     assert_eq!(body["event"], r.header("x-colabel-event"), "{}", r.body);
     body
 }
@@ -47,7 +57,10 @@ fn check_signed(r: &Received, secret: &str) -> Value {
 async fn acme(app: &TestApp) -> (Browser, Api) {
     let (alice, api) = app.api_user("alice").await;
     let res = alice
-        .post("/organizations", &[("username", "acme"), ("display_name", "")])
+        .post(
+            "/organizations",
+            &[("username", "acme"), ("display_name", "")],
+        )
         .await;
     assert_redirect(&res, "/acme");
     (alice, api)
@@ -56,11 +69,17 @@ async fn acme(app: &TestApp) -> (Browser, Api) {
 /// A webhook of acme to `url` hearing `events`; returns its id and secret.
 async fn hook(api: &Api, url: &str, events: Value) -> (i64, String) {
     let res = api
-        .post("/organizations/acme/webhooks/", json!({"url": url, "events": events}))
+        .post(
+            "/organizations/acme/webhooks/",
+            json!({"url": url, "events": events}),
+        )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     let body = res.json();
-    (body["id"].as_i64().unwrap(), body["secret"].as_str().unwrap().to_string())
+    (
+        body["id"].as_i64().unwrap(),
+        body["secret"].as_str().unwrap().to_string(),
+    )
 }
 
 fn deliveries(app: &TestApp) -> i64 {
