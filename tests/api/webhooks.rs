@@ -2,7 +2,9 @@
 //! loopback (`support/receiver.rs`): every event once, signed, with the right roles before
 //! and after; nothing for a change that rolled back; retries with the same delivery id on
 //! 5xx, none on 4xx; disabling after consecutive failures; private addresses refused at
-//! save time and, after DNS resolution, at connection time unless the switch is on.
+//! save time and, after DNS resolution, at connection time unless the switch is on; two
+//! instances delivering each event once; the binary killed with SIGKILL mid-delivery, then
+//! restarted, sending it again with the same delivery id.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::*;
+use crate::process::{Colabel, PgDatabase};
 use crate::receiver::{Received, Receiver};
 use crate::{db_test, db_test_with};
 
@@ -395,3 +398,116 @@ db_test_with!(allow_private, async fn only_administrators_manage_webhooks(app) {
     assert_eq!(api.delete(&format!("/organizations/acme/webhooks/{id}")).await.status, StatusCode::NO_CONTENT);
     assert_eq!(api.get("/organizations/acme/webhooks/").await.json(), json!([]));
 });
+
+db_test_with!(allow_private, async fn two_instances_deliver_each_event_once(app) {
+    let rx = Receiver::start();
+    let second = app.spawn_second_instance();
+    let (_, api) = acme(&app).await;
+    let (id, secret) = hook(&api, &rx.url(), json!(["member.added"])).await;
+    let api2 = Api::new(&second.base, api.key.as_deref());
+    let n = 12;
+    for i in 0..n {
+        let name = format!("user{i}");
+        app.user(&name).await;
+        let on = if i % 2 == 0 { &api } else { &api2 };
+        let res = on.post("/organizations/acme/members/", json!({"username": name})).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+    let got = rx.wait_for(n + 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let got = if rx.got().len() > got.len() { rx.got() } else { got };
+    assert_eq!(got.len(), n + 1, "the ping and each member once");
+    let ids: HashSet<String> = got.iter().map(|r| check_signed(r, &secret)["delivery"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), n + 1, "no delivery twice");
+    let attempts: Vec<i32> = app.with_db(|c| {
+        webhook_deliveries::table
+            .filter(webhook_deliveries::webhook_id.eq(id as i32))
+            .select(webhook_deliveries::attempts)
+            .load(c)
+            .unwrap()
+    });
+    assert!(attempts.iter().all(|a| *a == 1), "each attempted once: {attempts:?}");
+});
+
+/// SIGKILL of the instance while the receiver holds its delivery, then a restart: the job's
+/// lease ends, the new instance sends it again with the same delivery id.
+async fn killed_during_delivery(database_url: &str) {
+    let rx = Receiver::start();
+    rx.hold_next(Duration::from_secs(20));
+    let env = [
+        ("DATABASE_URL", database_url),
+        ("COLABEL_JOB_POLL_MS", "100"),
+        ("COLABEL_JOB_LEASE_SECS", "3"),
+        ("COLABEL_WEBHOOK_TIMEOUT_SECS", "30"),
+        ("COLABEL_WEBHOOK_ALLOW_PRIVATE", "true"),
+    ];
+    let mut first = Colabel::start(&env);
+    let b = Browser::new(first.base());
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("username", "zoe"),
+                ("email", "zoe@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = b
+        .post(
+            "/organizations",
+            &[("username", "acme"), ("display_name", "")],
+        )
+        .await;
+    assert_redirect(&res, "/acme");
+    let url = rx.url();
+    let res = b
+        .post(
+            "/acme/settings/webhooks",
+            &[("url", url.as_str()), ("all", "on"), ("active", "on")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "the webhook is added");
+    let page = res.text().await.unwrap();
+    let at = page
+        .find("<code id=\"new-secret\">")
+        .expect("the secret is shown")
+        + 22;
+    let secret = page[at..at + page[at..].find('<').unwrap()].to_string();
+    // The ping is being delivered, and held: kill the instance.
+    let held = rx.wait_for(1, WAIT).await;
+    assert_eq!(held.len(), 1);
+    first.kill();
+    let second = Colabel::start(&env);
+    let got = rx.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 2, "sent again after the restart");
+    let (a, b2) = (
+        check_signed(&got[0], &secret),
+        check_signed(&got[1], &secret),
+    );
+    assert_eq!(a, b2, "the same delivery id and body");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.got().len(), 2, "delivered once after the restart");
+    for line in first.lines().iter().chain(second.lines().iter()) {
+        assert!(!line.contains(&secret), "the secret in the log: {line}");
+    }
+}
+
+mod killed_during_delivery {
+    #[actix_web::test]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("colabel.db").display());
+        super::killed_during_delivery(&url).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        let Some(admin) = crate::helpers::postgres_url() else {
+            return;
+        };
+        let db = super::PgDatabase::create(&admin, "hookkill");
+        super::killed_during_delivery(&db.url).await;
+    }
+}

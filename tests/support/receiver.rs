@@ -31,6 +31,8 @@ struct Inner {
     script: VecDeque<u16>,
     /// Every answer when the script is empty.
     otherwise: Option<u16>,
+    /// How long to keep the next request waiting before answering (once).
+    hold_next: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -82,8 +84,13 @@ impl Receiver {
                             body: String::from_utf8_lossy(&body).into_owned(),
                         });
                         let next = i.script.pop_front();
-                        next.or(i.otherwise).unwrap_or(200)
+                        let hold = i.hold_next.take();
+                        (next.or(i.otherwise).unwrap_or(200), hold)
                     };
+                    let (status, hold) = status;
+                    if let Some(d) = hold {
+                        std::thread::sleep(d);
+                    }
                     let reply = format!(
                         "HTTP/1.1 {status} Whatever\r\nContent-Type: text/plain\r\nX-Receiver: test\r\n\
                          Content-Length: 8\r\nConnection: close\r\n\r\nanswered"
@@ -102,6 +109,11 @@ impl Receiver {
     /// The next answers, in order.
     pub fn answer(&self, statuses: &[u16]) {
         self.inner.lock().unwrap().script.extend(statuses);
+    }
+
+    /// Keeps the next request waiting this long before answering it.
+    pub fn hold_next(&self, d: Duration) {
+        self.inner.lock().unwrap().hold_next = Some(d);
     }
 
     /// The answer once the script is used up.
