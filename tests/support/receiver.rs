@@ -15,6 +15,7 @@ pub struct Received {
     pub body: String,
 }
 
+#[allow(dead_code)]
 impl Received {
     pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).map_or("", String::as_str)
