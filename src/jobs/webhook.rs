@@ -239,3 +239,17 @@ pub fn deliver(
         Sent::Failed(summary)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_githubs() {
+        // The example of GitHub's "Validating webhook deliveries".
+        assert_eq!(
+            signature("It's a Secret to Everybody", b"Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+    }
+}
