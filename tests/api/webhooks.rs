@@ -374,7 +374,7 @@ db_test!(async fn private_addresses_are_refused_without_the_switch(app) {
 
 db_test_with!(allow_private, async fn only_administrators_manage_webhooks(app) {
     let rx = Receiver::start();
-    let (_, api) = acme(&app).await;
+    let (admin, api) = acme(&app).await;
     let (_, bob) = app.api_user("bob").await;
     let (_, eve) = app.api_user("eve").await;
     api.post("/organizations/acme/members/", json!({"username": "bob"})).await;
@@ -397,6 +397,16 @@ db_test_with!(allow_private, async fn only_administrators_manage_webhooks(app) {
     assert_eq!(api.get("/organizations/acme/webhooks/x").await.status, StatusCode::NOT_FOUND);
     assert_eq!(api.delete(&format!("/organizations/acme/webhooks/{id}")).await.status, StatusCode::NO_CONTENT);
     assert_eq!(api.get("/organizations/acme/webhooks/").await.json(), json!([]));
+    // Deleting the organization takes its webhooks and their deliveries with it.
+    hook(&api, &rx.url(), json!(["*"])).await;
+    rx.wait_for(2, WAIT).await;
+    let res = admin
+        .post("/acme/settings", &[("action", "delete"), ("confirm", "acme")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(deliveries(&app), 0);
+    let left: i64 = app.with_db(|c| colabel::schema::webhooks::table.count().get_result(c).unwrap());
+    assert_eq!(left, 0);
 });
 
 db_test_with!(allow_private, async fn two_instances_deliver_each_event_once(app) {
@@ -511,3 +521,43 @@ mod killed_during_delivery {
         super::killed_during_delivery(&db.url).await;
     }
 }
+
+db_test!(async fn the_settings_form_says_what_is_wrong_beside_the_field(app) {
+    let (alice, _) = acme(&app).await;
+    let (status, page) = alice.page("/acme/settings/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<title>Webhooks · acme") && page.contains("No webhooks yet."), "{page}");
+    let res = alice
+        .post("/acme/settings/webhooks", &[("url", "http://169.254.169.254/latest"), ("active", "on")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("metadata service"), "the URL's error");
+    assert!(page.contains("Choose at least one event"), "the events' error");
+    assert!(page.contains("value=\"http://169.254.169.254/latest\""), "the input is kept");
+    assert_eq!(deliveries(&app), 0);
+    let res = alice.post("/acme/settings/webhooks", &[("url", "https://example.com/hook"), ("events", "member.added"), ("events", "dataset.deleted"), ("secret", "short")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("16 to 200 characters"));
+    // Accepted: listed with its events; its secret is shown on this answer only.
+    let res = alice.post("/acme/settings/webhooks", &[("url", "https://example.com/hook"), ("events", "member.added"), ("events", "dataset.deleted"), ("secret", "a-secret-of-twenty-chars")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("a-secret-of-twenty-chars") && page.contains("Member added, Dataset deleted"), "{page}");
+    let (_, again) = alice.page("/acme/settings/webhooks").await;
+    assert!(!again.contains("a-secret-of-twenty-chars"), "shown once");
+    // The webhook's page and its forms.
+    let id: i32 = app.with_db(|c| colabel::schema::webhooks::table.select(colabel::schema::webhooks::id).first(c).unwrap());
+    let (status, page) = alice.page(&format!("/acme/settings/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Recent deliveries") && !page.contains("a-secret-of-twenty-chars"));
+    let res = alice.post(&format!("/acme/settings/webhooks/{id}"), &[("action", "update"), ("url", "gopher://x"), ("all", "on")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = alice.post(&format!("/acme/settings/webhooks/{id}"), &[("action", "update"), ("url", "https://example.org/h"), ("all", "on")]).await;
+    assert_redirect(&res, &format!("/acme/settings/webhooks/{id}"));
+    let (_, page) = alice.page("/acme/settings/webhooks").await;
+    assert!(page.contains("https://example.org/h") && page.contains("All events") && page.contains("Inactive"), "saved unchecked: inactive");
+    let res = alice.post(&format!("/acme/settings/webhooks/{id}"), &[("action", "delete")]).await;
+    assert_redirect(&res, "/acme/settings/webhooks");
+    assert!(alice.page("/acme/settings/webhooks").await.1.contains("No webhooks yet."));
+});
