@@ -561,3 +561,33 @@ db_test!(async fn the_settings_form_says_what_is_wrong_beside_the_field(app) {
     assert_redirect(&res, "/acme/settings/webhooks");
     assert!(alice.page("/acme/settings/webhooks").await.1.contains("No webhooks yet."));
 });
+
+fn allow_private_sweep_often(s: &mut colabel::config::Settings) {
+    s.webhooks.allow_private = true;
+    s.sweep_every = Duration::from_secs(1);
+}
+
+db_test_with!(allow_private_sweep_often, async fn deliveries_older_than_14_days_are_swept(app) {
+    let rx = Receiver::start();
+    let (_, api) = acme(&app).await;
+    let (id, _) = hook(&api, &rx.url(), json!(["*"])).await;
+    rx.wait_for(1, WAIT).await;
+    api.post(&format!("/organizations/acme/webhooks/{id}/pings/"), json!({})).await;
+    rx.wait_for(2, WAIT).await;
+    assert_eq!(deliveries(&app), 2);
+    // The first becomes 15 days old; the sweeper deletes it (and its attempts), not the other.
+    let old = chrono::Utc::now().naive_utc() - chrono::Duration::days(15);
+    app.with_db(|c| {
+        let first: i32 = webhook_deliveries::table.select(webhook_deliveries::id).order(webhook_deliveries::id).first(c).unwrap();
+        diesel::update(webhook_deliveries::table.find(first)).set(webhook_deliveries::created_at.eq(old)).execute(c).unwrap();
+    });
+    for _ in 0..60 {
+        if deliveries(&app) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(deliveries(&app), 1, "the old delivery was swept");
+    let attempts: i64 = app.with_db(|c| colabel::schema::webhook_attempts::table.count().get_result(c).unwrap());
+    assert_eq!(attempts, 1, "with its attempts");
+});
