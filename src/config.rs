@@ -28,6 +28,9 @@
 //! | `COLABEL_JOB_LEASE_SECS` | `120` | a claimed job whose worker has not finished it by then (it died) is claimed again |
 //! | `COLABEL_TRUSTED_PROXIES` | empty | addresses and CIDR ranges (IPv4, IPv6; comma- or space-separated) of the proxies whose `X-Forwarded-For`, `-Proto` and `-Host` are believed |
 //! | `COLABEL_SWEEP_SECS` | `600` | how often each instance deletes expired sessions and spent login throttles |
+//! | `COLABEL_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach loopback, private and link-local addresses (development, tests) |
+//! | `COLABEL_WEBHOOK_MAX_FAILURES` | `10` | consecutive failed attempts after which a webhook is disabled |
+//! | `COLABEL_WEBHOOK_TIMEOUT_SECS` | `10` | how long one webhook delivery may take |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::path::PathBuf;
@@ -64,6 +67,16 @@ pub struct Settings {
     pub mail: MailSettings,
     /// The durable job queue's worker.
     pub jobs: JobSettings,
+    /// Organization webhooks.
+    pub webhooks: WebhookSettings,
+}
+
+/// Where webhooks may point, how long a delivery may take, when one is disabled.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    pub allow_private: bool,
+    pub max_failures: i32,
+    pub timeout: Duration,
 }
 
 /// Email and the links it carries.
@@ -196,6 +209,13 @@ impl Settings {
                 max_attempts: parse(&lookup, "COLABEL_JOB_MAX_ATTEMPTS", 10i32)?.max(1),
                 lease: Duration::from_secs(
                     parse(&lookup, "COLABEL_JOB_LEASE_SECS", 120u64)?.max(1),
+                ),
+            },
+            webhooks: WebhookSettings {
+                allow_private: parse_bool(&lookup, "COLABEL_WEBHOOK_ALLOW_PRIVATE", false)?,
+                max_failures: parse(&lookup, "COLABEL_WEBHOOK_MAX_FAILURES", 10i32)?.max(1),
+                timeout: Duration::from_secs(
+                    parse(&lookup, "COLABEL_WEBHOOK_TIMEOUT_SECS", 10u64)?.max(1),
                 ),
             },
         })

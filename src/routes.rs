@@ -13,7 +13,7 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
 };
 
 macro_rules! route_table {
@@ -118,6 +118,11 @@ api_table! {
     "/organizations/{org}/members/" => { GET api::orgs::members, POST api::orgs::add_member },
     "/organizations/{org}/members/{user}" => { GET api::orgs::member, PATCH api::orgs::change_member, DELETE api::orgs::remove_member },
     "/organizations/{org}/audit/" => { GET api::orgs::audit },
+    "/organizations/{org}/webhooks/" => { GET api::webhooks::list_webhooks, POST api::webhooks::create_webhook },
+    "/organizations/{org}/webhooks/{id}" => { GET api::webhooks::get_webhook, PATCH api::webhooks::update_webhook, DELETE api::webhooks::delete_webhook },
+    "/organizations/{org}/webhooks/{id}/pings/" => { POST api::webhooks::ping_webhook },
+    "/organizations/{org}/webhooks/{id}/deliveries/" => { GET api::webhooks::webhook_deliveries },
+    "/organizations/{org}/webhooks/{id}/deliveries/{delivery}/redeliver" => { POST api::webhooks::redeliver_delivery },
     "/datasets/{owner}/{name}/" => { GET api::datasets::get, PATCH api::datasets::update, DELETE api::datasets::delete },
     "/datasets/{owner}/{name}/clone/" => { POST api::datasets::clone },
     "/datasets/{owner}/{name}/collaborators/" => { GET api::datasets::collaborators, POST api::datasets::add_collaborator },
@@ -158,6 +163,8 @@ route_table! {
     "/{org}/settings/members/{user}" => { POST orgs::update_member },
     "/{org}/settings/members/{user}/remove" => { GET orgs::confirm_remove, POST orgs::remove_member },
     "/{org}/settings/audit" => { GET orgs::audit_log },
+    "/{org}/settings/webhooks" => { GET webhooks::list, POST webhooks::create },
+    "/{org}/settings/webhooks/{id}" => { GET webhooks::show, POST webhooks::act },
     // Dataset paths: /{owner}/{dataset}/...
     "/{owner}/{dataset}" => { GET datasets::show },
     "/{owner}/{dataset}/settings" => { GET datasets::settings, POST datasets::update_settings },

@@ -171,6 +171,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Integer,
+        org_id -> Integer,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        consecutive_failures -> Integer,
+        disabled_reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Integer,
+        webhook_id -> Integer,
+        guid -> Text,
+        event_key -> Text,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        status_code -> Nullable<Integer>,
+        created_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Integer,
+        delivery_id -> Integer,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        duration_ms -> Integer,
+        error -> Text,
+        request_headers -> Text,
+        response_headers -> Text,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(organizations -> accounts (id));
@@ -184,6 +231,9 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(invitations -> organizations (org_id));
 diesel::joinable!(invitations -> jobs (email_job_id));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(webhooks -> organizations (org_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -200,4 +250,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     mail_limits,
     api_keys,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts,
 );

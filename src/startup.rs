@@ -250,6 +250,7 @@ fn start_worker(settings: &Settings) -> Result<Worker, StartError> {
         db: jobs_db,
         transport,
         settings: settings.jobs.clone(),
+        webhooks: settings.webhooks.clone(),
     })
     .map_err(|e| StartError(format!("cannot start the job worker: {e}")))
 }

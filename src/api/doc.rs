@@ -7,7 +7,8 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{datasets, orgs, users, wire};
+use crate::api::{datasets, orgs, users, webhooks, wire};
+use crate::domain::webhooks as payload;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,12 +25,17 @@ use crate::api::{datasets, orgs, users, wire};
         datasets::change_collaborator, datasets::remove_collaborator,
         orgs::members, orgs::add_member, orgs::member, orgs::change_member, orgs::remove_member,
         orgs::leave, orgs::audit,
+        webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook,
+        webhooks::ping_webhook, webhooks::webhook_deliveries, webhooks::redeliver_delivery,
     ),
     components(schemas(
         wire::User, wire::Membership, wire::Member, wire::Owner, wire::Empty, wire::Dataset,
         wire::Collaborator, wire::AuditEvent, wire::Status, wire::NewDataset, wire::DatasetPatch,
         wire::CloneRequest, wire::NewCollaborator, wire::CollaboratorPatch, wire::NewMember,
         wire::MemberPatch,
+        webhooks::WebhookOut, webhooks::WebhookCreated, webhooks::NewWebhook,
+        webhooks::WebhookChange, webhooks::DeliveryOut, webhooks::AttemptOut, webhooks::NoFields,
+        payload::Payload, payload::PayloadAccount, payload::Subject, payload::Roles,
     )),
     modifiers(&KeyScheme),
     tags(
@@ -37,6 +43,7 @@ use crate::api::{datasets, orgs, users, wire};
         (name = "Datasets", description = "Datasets you own, administer or collaborate on"),
         (name = "Collaborators", description = "Who has a role on a dataset"),
         (name = "Organizations", description = "Members, leaving, and the audit log (Colabel's own; the SDK has none)"),
+        (name = "Webhooks", description = "Organization webhooks and their deliveries. Each delivery is a POST of a `Payload` (schema below) with `Content-Type: application/json`, `X-Colabel-Event`, `X-Colabel-Delivery` (the same on every attempt) and `X-Colabel-Signature-256: sha256=<hex HMAC-SHA256 of the body with the webhook's secret>`"),
     )
 )]
 struct ApiDoc;

@@ -12,6 +12,7 @@ pub mod datasets;
 pub mod doc;
 pub mod orgs;
 pub mod users;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::body::{EitherBody, MessageBody};

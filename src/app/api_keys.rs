@@ -46,6 +46,7 @@ fn record(conn: &mut DbConn, p: &Principal, action: Action, key_name: &str) -> R
             action,
             subject: Some(key_name),
             details: String::new(),
+            hook: Default::default(),
         },
     )?)
 }

@@ -17,7 +17,8 @@ use crate::domain::audit::Action;
 use crate::domain::kinds::{AccountKind, TaskType};
 use crate::domain::names::{check_dataset_name, MAX_DESCRIPTION};
 use crate::domain::roles::{DatasetAction, DatasetRole, OrgAction};
-use crate::models::audit::{self, Event};
+use crate::domain::webhooks::Roles;
+use crate::models::audit::{self, Event, Hook};
 use crate::models::datasets::{
     self, Collaborator, Dataset, DatasetDetail, DatasetSummary, Listing, NewDataset, OwnerChoice,
 };
@@ -59,6 +60,19 @@ fn record(
     subject: &str,
     details: String,
 ) -> Result<()> {
+    record_with(conn, ds_owner, p, action, subject, details, Hook::default())
+}
+
+/// [`record`] with what webhooks are told beyond the audit log's text.
+fn record_with(
+    conn: &mut DbConn,
+    ds_owner: i32,
+    p: &Principal,
+    action: Action,
+    subject: &str,
+    details: String,
+    hook: Hook,
+) -> Result<()> {
     Ok(audit::record(
         conn,
         Event {
@@ -68,8 +82,19 @@ fn record(
             action,
             subject: Some(subject),
             details,
+            hook,
         },
     )?)
+}
+
+/// A collaborator change on `ds` for webhooks.
+fn collab_hook(ds: &Dataset, before: Option<DatasetRole>, after: Option<DatasetRole>) -> Hook {
+    Hook {
+        dataset: Some(ds.name.clone()),
+        before: before.map(Roles::collaborator),
+        after: after.map(Roles::collaborator),
+        ..Hook::default()
+    }
 }
 
 /// "Create dataset": the owner (the caller's account or an organization they administer),
@@ -329,13 +354,14 @@ pub fn add_collaborator(
     datasets::insert_collaborator(tx, ds.id, account.id, cmd.role)
         .map_err(unique_means(Conflict::AlreadyCollaborator))?;
     let details = collab_details(&ds, &format!("as {}", cmd.role.label()));
-    record(
+    record_with(
         tx,
         ds.owner_id,
         p,
         Action::CollaboratorAdded,
         &account.username,
         details,
+        collab_hook(&ds, None, Some(cmd.role)),
     )?;
     Ok(CollaboratorChange {
         dataset_path: ds.path(),
@@ -391,13 +417,14 @@ pub fn change_collaborator(
             &ds,
             &format!("from {} to {}", old.label(), cmd.role.label()),
         );
-        record(
+        record_with(
             tx,
             ds.owner_id,
             p,
             Action::CollaboratorRoleChanged,
             &entry.username,
             details,
+            collab_hook(&ds, Some(old), Some(cmd.role)),
         )?;
         entry.role = cmd.role;
     }
@@ -429,13 +456,14 @@ pub fn remove_collaborator(
     let (user_id, entry) = entry(tx, &ds, &cmd.user)?;
     authz::assign(access, entry.role)?;
     datasets::delete_collaborator(tx, ds.id, user_id)?;
-    record(
+    record_with(
         tx,
         ds.owner_id,
         p,
         Action::CollaboratorRemoved,
         &entry.username,
         collab_details(&ds, ""),
+        collab_hook(&ds, Some(entry.role), None),
     )?;
     Ok(CollaboratorChange {
         dataset_path: ds.path(),

@@ -21,8 +21,9 @@ use crate::domain::audit::Action;
 use crate::domain::names::{check_email, email_key};
 use crate::domain::roles::{default_role_label, DatasetRole, OrgAction, OrgRole};
 use crate::domain::status::InvitationStatus;
+use crate::domain::webhooks::Roles;
 use crate::mail;
-use crate::models::audit::{self, Event};
+use crate::models::audit::{self, Event, Hook};
 use crate::models::invitations::{self as rows, Invitation, NewInvitation, PendingRow, Received};
 use crate::models::orgs::{self, Org};
 use crate::models::{accounts, jobs};
@@ -51,6 +52,19 @@ fn record(
     subject: Option<&str>,
     details: String,
 ) -> Result<()> {
+    record_with(conn, org_id, actor, action, subject, details, None)
+}
+
+/// [`record`] with the roles that webhooks are told the invitation gives.
+fn record_with(
+    conn: &mut DbConn,
+    org_id: i32,
+    actor: Option<&Principal>,
+    action: Action,
+    subject: Option<&str>,
+    details: String,
+    roles: Option<Roles>,
+) -> Result<()> {
     Ok(audit::record(
         conn,
         Event {
@@ -60,6 +74,10 @@ fn record(
             action,
             subject,
             details,
+            hook: Hook {
+                after: roles,
+                ..Hook::default()
+            },
         },
     )?)
 }
@@ -222,13 +240,14 @@ pub fn invite(tx: &mut WriteTx<'_>, p: &Principal, m: &Mailing, cmd: Invite) -> 
     if to.is_none() {
         details.push_str("; no email: their address is not verified");
     }
-    record(
+    record_with(
         tx,
         org.id,
         Some(p),
         Action::InvitationSent,
         Some(&shown),
         details,
+        Some(Roles::member(cmd.role, cmd.default_role)),
     )?;
     Ok(Invited {
         org: org.username,
@@ -462,13 +481,15 @@ pub fn respond(tx: &mut WriteTx<'_>, p: &Principal, cmd: Respond) -> Result<Resp
             org: org.username.clone(),
         }))?;
     }
-    record(
+    let joined = (!was_member).then(|| Roles::member(inv.role, inv.default_role));
+    record_with(
         tx,
         org.id,
         Some(p),
         Action::InvitationAccepted,
         None,
         details,
+        joined,
     )?;
     Ok(Responded {
         org: org.username,

@@ -20,6 +20,7 @@ pub mod orgs;
 pub mod principal;
 pub mod sessions;
 pub mod sweep;
+pub mod webhooks;
 
 pub use error::{Conflict, Denied, DomainError, FieldErrors, Joining};
 pub use principal::{Principal, Via};

@@ -14,7 +14,8 @@ use crate::db::{DbConn, WriteTx};
 use crate::domain::audit::Action;
 use crate::domain::names::{check_email, check_username, MAX_DESCRIPTION, MAX_DISPLAY_NAME};
 use crate::domain::roles::{default_role_label, is_last_admin, DatasetRole, OrgAction, OrgRole};
-use crate::models::audit::{self, AuditRow, Event};
+use crate::domain::webhooks::Roles;
+use crate::models::audit::{self, AuditRow, Event, Hook};
 use crate::models::orgs::{self, Member, Membership, Org, UserOrg};
 use crate::models::{accounts, Page};
 
@@ -41,6 +42,19 @@ fn record(
     subject: Option<&str>,
     details: String,
 ) -> Result<()> {
+    record_with(conn, org_id, p, action, subject, details, Hook::default())
+}
+
+/// [`record`] with what webhooks are told beyond the audit log's text (the roles).
+fn record_with(
+    conn: &mut DbConn,
+    org_id: i32,
+    p: &Principal,
+    action: Action,
+    subject: Option<&str>,
+    details: String,
+    hook: Hook,
+) -> Result<()> {
     Ok(audit::record(
         conn,
         Event {
@@ -50,8 +64,17 @@ fn record(
             action,
             subject,
             details,
+            hook,
         },
     )?)
+}
+
+fn roles_change(before: Option<Roles>, after: Option<Roles>) -> Hook {
+    Hook {
+        before,
+        after,
+        ..Hook::default()
+    }
 }
 
 /// "Create organization".
@@ -232,7 +255,7 @@ pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result
         cmd.default_role,
     )
     .map_err(unique_means(already))?;
-    record(
+    record_with(
         tx,
         org.id,
         p,
@@ -243,6 +266,7 @@ pub fn add_member(tx: &mut WriteTx<'_>, p: &Principal, cmd: AddMember) -> Result
             cmd.role.label(),
             default_role_label(cmd.default_role)
         ),
+        roles_change(None, Some(Roles::member(cmd.role, cmd.default_role))),
     )?;
     Ok(Added {
         org: org.username,
@@ -295,15 +319,20 @@ pub fn change_member(
         return Ok((org.username, now));
     }
     orgs::set_member_roles(tx, org.id, target.user_id, role, default_role)?;
+    let hook = roles_change(
+        Some(Roles::member(target.role, target.default_role)),
+        Some(Roles::member(role, default_role)),
+    );
     if target.role != role {
         let details = format!("from {} to {}", target.role.label(), role.label());
-        record(
+        record_with(
             tx,
             org.id,
             p,
             Action::MemberRoleChanged,
             Some(&target.username),
             details,
+            hook.clone(),
         )?;
     }
     if target.default_role != default_role {
@@ -312,8 +341,13 @@ pub fn change_member(
             default_role_label(target.default_role),
             default_role_label(default_role)
         );
+        // One webhook event per change, however many of the roles changed.
+        let hook = Hook {
+            silent: target.role != role,
+            ..hook
+        };
         let action = Action::MemberDefaultRoleChanged;
-        record(tx, org.id, p, action, Some(&target.username), details)?;
+        record_with(tx, org.id, p, action, Some(&target.username), details, hook)?;
     }
     Ok((org.username, now))
 }
@@ -341,16 +375,18 @@ fn end_membership(
     }
     orgs::delete_membership(tx, org.id, target.user_id)?;
     let was_self = target.user_id == p.user_id;
+    let hook = roles_change(Some(Roles::member(target.role, target.default_role)), None);
     if was_self {
-        record(tx, org.id, p, Action::MemberLeft, None, String::new())?;
+        record_with(tx, org.id, p, Action::MemberLeft, None, String::new(), hook)?;
     } else {
-        record(
+        record_with(
             tx,
             org.id,
             p,
             Action::MemberRemoved,
             Some(&target.username),
             String::new(),
+            hook,
         )?;
     }
     Ok(Removed {

@@ -16,7 +16,11 @@ pub const BATCH: i64 = 500;
 pub struct Swept {
     pub sessions: usize,
     pub throttles: usize,
+    pub deliveries: usize,
 }
+
+/// How long webhook deliveries (and their attempts) stay in the deliveries log.
+pub const KEEP_DELIVERIES_DAYS: i64 = 14;
 
 /// Sweeps until a batch comes back short, one batch per trip to the database threads, so
 /// requests queued behind the sweep wait for one batch at most.
@@ -24,25 +28,29 @@ pub async fn run(app: &App) -> Result<Swept, DomainError> {
     let mut swept = Swept::default();
     loop {
         let now = chrono::Utc::now().naive_utc();
-        let (s, t) = app
+        let old = now - chrono::Duration::days(KEEP_DELIVERIES_DAYS);
+        let (s, t, d) = app
             .run(move |c| {
                 Ok((
                     sessions::sweep_expired(c, now, BATCH)?,
                     throttle::sweep(c, now, BATCH)?,
+                    crate::models::webhooks::sweep(c, old, BATCH)?,
                 ))
             })
             .await?;
         swept.sessions += s;
         swept.throttles += t;
-        if (s as i64) < BATCH && (t as i64) < BATCH {
+        swept.deliveries += d;
+        if (s as i64) < BATCH && (t as i64) < BATCH && (d as i64) < BATCH {
             break;
         }
     }
     if swept != Swept::default() {
         log::info!(
-            "swept {} expired sessions and {} spent login throttles",
+            "swept {} expired sessions, {} spent login throttles and {} old webhook deliveries",
             swept.sessions,
-            swept.throttles
+            swept.throttles,
+            swept.deliveries
         );
     }
     Ok(swept)

@@ -62,3 +62,4 @@ pub mod kinds;
 pub mod names;
 pub mod roles;
 pub mod status;
+pub mod webhooks;

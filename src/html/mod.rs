@@ -22,6 +22,7 @@ pub mod orgs;
 pub mod profiles;
 pub mod session;
 pub mod settings;
+pub mod webhooks;
 
 use std::cell::RefCell;
 use std::future::{ready, Ready};

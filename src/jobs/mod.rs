@@ -5,6 +5,7 @@
 //! exponential backoff and finally marks them failed. A job claimed by an instance that dies
 //! is claimed again when its lease ends, so it runs at least once.
 
+pub mod webhook;
 pub mod worker;
 
 use std::time::Duration;
@@ -16,23 +17,37 @@ use crate::db::DbConn;
 use crate::mail::Email;
 use crate::models::jobs as rows;
 
+/// Attempts at one webhook delivery before it is marked failed (4xx answers are not retried).
+pub const WEBHOOK_MAX_ATTEMPTS: i32 = 8;
+
 /// A kind of job and its payload (stored as the kind's name and JSON).
 #[derive(Clone, Debug)]
 pub enum Job {
     /// Deliver one message.
     Email(Email),
+    /// Send one webhook delivery (`models::webhooks`); its jobs are queued by SQL, as
+    /// `{"delivery": id}`.
+    Webhook(WebhookJob),
+}
+
+/// The payload of a webhook job.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct WebhookJob {
+    pub delivery: i32,
 }
 
 impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::Email(_) => "email",
+            Job::Webhook(_) => "webhook",
         }
     }
 
     fn payload(&self) -> String {
         match self {
             Job::Email(e) => serde_json::to_string(e).expect("an email serializes"),
+            Job::Webhook(w) => serde_json::to_string(w).expect("a delivery serializes"),
         }
     }
 
@@ -40,6 +55,7 @@ impl Job {
     pub fn parse(kind: &str, payload: &str) -> Option<Job> {
         match kind {
             "email" => serde_json::from_str(payload).ok().map(Job::Email),
+            "webhook" => serde_json::from_str(payload).ok().map(Job::Webhook),
             _ => None,
         }
     }
@@ -48,6 +64,7 @@ impl Job {
     pub fn redacted(&self) -> String {
         match self {
             Job::Email(e) => serde_json::to_string(&e.redacted()).expect("an email serializes"),
+            Job::Webhook(w) => serde_json::to_string(w).expect("a delivery serializes"),
         }
     }
 }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
 
-use crate::config::JobSettings;
+use crate::config::{JobSettings, WebhookSettings};
 use crate::db::{write_tx, Db};
+use crate::jobs::webhook::Sent;
 use crate::jobs::{backoff, Job};
 use crate::mail::Transport;
 use crate::models::jobs::{self as rows, Claim, JobRow, JobStatus};
@@ -58,6 +59,7 @@ pub struct Context {
     pub db: Db,
     pub transport: Transport,
     pub settings: JobSettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl Worker {
@@ -103,6 +105,14 @@ fn chrono_of(d: Duration) -> chrono::Duration {
 }
 
 fn run(cx: Context, signal: &Signal) {
+    // Built here: reqwest's blocking client must not be made or dropped on an async runtime.
+    let http = match crate::jobs::webhook::client(&cx.webhooks) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::error!("jobs: {e}; webhook deliveries wait");
+            None
+        }
+    };
     // Unique per start: a job's `locked_by`, so that a worker whose lease ended cannot
     // record an outcome over the one that claimed the job after it.
     let me = format!("{}:{}", std::process::id(), crate::auth::random_token(12));
@@ -114,7 +124,7 @@ fn run(cx: Context, signal: &Signal) {
             housekeeping(&cx);
             next_housekeeping = Instant::now() + housekeeping_every;
         }
-        match step(&cx, &me) {
+        match step(&cx, http.as_ref(), &me) {
             Ok(true) => {
                 failing_since = None;
                 continue;
@@ -136,7 +146,7 @@ fn run(cx: Context, signal: &Signal) {
 }
 
 /// Claims and runs one job; `false` when none was due.
-fn step(cx: &Context, me: &str) -> Result<bool, String> {
+fn step(cx: &Context, http: Option<&reqwest::blocking::Client>, me: &str) -> Result<bool, String> {
     let mut conn = cx.db.get().map_err(|e| e.to_string())?;
     let t = now();
     if !rows::any_due(&mut conn, t).map_err(|e| e.to_string())? {
@@ -152,7 +162,7 @@ fn step(cx: &Context, me: &str) -> Result<bool, String> {
         Claim::Job(job) => {
             // The connection goes back to the pool while the job runs.
             drop(conn);
-            let outcome = attempt(cx, &job);
+            let outcome = attempt(cx, http, &job);
             record(cx, me, &job, outcome).map_err(|e| e.to_string())?;
             Ok(true)
         }
@@ -166,7 +176,7 @@ enum Outcome {
     Failed { error: String, redacted: String },
 }
 
-fn attempt(cx: &Context, job: &JobRow) -> Outcome {
+fn attempt(cx: &Context, http: Option<&reqwest::blocking::Client>, job: &JobRow) -> Outcome {
     let Some(parsed) = Job::parse(&job.kind, &job.payload) else {
         return Outcome::Failed {
             error: format!("unknown job kind {:?} or unreadable payload", job.kind),
@@ -190,6 +200,19 @@ fn attempt(cx: &Context, job: &JobRow) -> Outcome {
             },
             Err(e) => Outcome::Retry(e.message),
         },
+        Job::Webhook(w) => {
+            let Some(http) = http else {
+                return Outcome::Retry("no webhook client".into());
+            };
+            let last = job.attempts >= job.max_attempts;
+            match crate::jobs::webhook::deliver(&cx.db, http, &cx.webhooks, w.delivery, last) {
+                Ok(Sent::Done(to)) => Outcome::Done { redacted, to },
+                Ok(Sent::Failed(error)) => Outcome::Failed { error, redacted },
+                Ok(Sent::Retry(error)) if last => Outcome::Failed { error, redacted },
+                Ok(Sent::Retry(error)) => Outcome::Retry(error),
+                Err(error) => Outcome::Retry(error),
+            }
+        }
     }
 }
 

@@ -4,8 +4,11 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::auth::random_token;
 use crate::db::DbConn;
 use crate::domain::audit::Action;
+use crate::domain::webhooks::{Payload, PayloadAccount, Roles, Subject, WebhookEvent};
+use crate::models::webhooks::{self, QueuedEvent};
 use crate::models::Page;
 use crate::schema::audit_events;
 
@@ -17,9 +20,34 @@ pub struct Event<'a> {
     pub action: Action,
     pub subject: Option<&'a str>,
     pub details: String,
+    /// What the organization's webhooks are told beyond the above.
+    pub hook: Hook,
 }
 
+/// The structured part of a change that webhook payloads carry (the audit log itself keeps
+/// the text of `details`).
+#[derive(Default, Clone, Debug)]
+pub struct Hook {
+    /// The dataset of a collaborator change.
+    pub dataset: Option<String>,
+    pub before: Option<Roles>,
+    pub after: Option<Roles>,
+    /// Tell no webhook (an event already told them about this change).
+    pub silent: bool,
+}
+
+/// Writes the audit event and, for an action that webhooks hear, a delivery (and its job)
+/// for each of the account's active webhooks that listen for it: the one place every use
+/// case goes through, so no change is audited without its webhook events, in the same
+/// transaction.
 pub fn record(conn: &mut DbConn, e: Event<'_>) -> QueryResult<()> {
+    if let Some(event) = WebhookEvent::of(e.action).filter(|_| !e.hook.silent) {
+        queue_webhooks(conn, &e, event)?;
+        // Joining by invitation is also a member added, for receivers that follow members.
+        if e.action == Action::InvitationAccepted && e.hook.after.is_some() {
+            queue_webhooks(conn, &e, WebhookEvent::MemberAdded)?;
+        }
+    }
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::account_id.eq(e.account_id),
@@ -32,6 +60,102 @@ pub fn record(conn: &mut DbConn, e: Event<'_>) -> QueryResult<()> {
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// The payload of `event` for every webhook of the account that hears it (two statements,
+/// one when none does).
+fn queue_webhooks(conn: &mut DbConn, e: &Event<'_>, event: WebhookEvent) -> QueryResult<usize> {
+    let subject_name = match (e.subject, e.action) {
+        (Some(s), _) => Some(s),
+        // Leaving, accepting and declining name no subject: it is the actor.
+        (None, Action::MemberLeft | Action::InvitationAccepted | Action::InvitationDeclined) => {
+            Some(e.actor_name)
+        }
+        (None, _) => None,
+    };
+    let kind = match e.action {
+        Action::DatasetCreated | Action::DatasetSettingsChanged | Action::DatasetDeleted => {
+            "dataset"
+        }
+        _ if subject_name.is_some_and(|s| s.contains('@')) => "email",
+        _ => "user",
+    };
+    let actor = e.actor_id.map(|_| PayloadAccount {
+        name: e.actor_name.to_string(),
+    });
+    queue_payload(
+        conn,
+        e.account_id,
+        event,
+        actor,
+        subject_name.map(|name| Subject {
+            kind: kind.into(),
+            name: name.to_string(),
+        }),
+        e.hook.clone(),
+        e.details.clone(),
+        None,
+    )
+}
+
+/// Queues one event's deliveries (to `only` whatever it hears, or to every active webhook
+/// of the account that hears `event`).
+#[allow(clippy::too_many_arguments)]
+pub fn queue_payload(
+    conn: &mut DbConn,
+    account_id: i32,
+    event: WebhookEvent,
+    actor: Option<PayloadAccount>,
+    subject: Option<Subject>,
+    hook: Hook,
+    details: String,
+    only: Option<i32>,
+) -> QueryResult<usize> {
+    let now = Utc::now().naive_utc();
+    let org_mark = format!("~org~{}~", random_token(16));
+    let delivery_mark = format!("~delivery~{}~", random_token(16));
+    let body = Payload {
+        event: event.as_str().to_string(),
+        delivery: delivery_mark.clone(),
+        time: now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        organization: PayloadAccount {
+            name: org_mark.clone(),
+        },
+        actor,
+        subject,
+        dataset: hook.dataset,
+        before: hook.before,
+        after: hook.after,
+        details,
+    };
+    let body = serde_json::to_string(&body).expect("a payload serializes");
+    webhooks::queue_event(
+        conn,
+        QueuedEvent {
+            org_id: account_id,
+            event: event.as_str(),
+            key: &new_event_key(),
+            body: &body,
+            org_mark: &org_mark,
+            delivery_mark: &delivery_mark,
+            only,
+            max_attempts: crate::jobs::WEBHOOK_MAX_ATTEMPTS,
+            now,
+        },
+    )
+}
+
+/// A random key shaped like the start of a UUID (`8-4-4-4` hex digits); delivery ids are
+/// it, `-` and the webhook's id.
+fn new_event_key() -> String {
+    let hex = hex::encode(rand::random::<[u8; 12]>());
+    format!(
+        "{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20]
+    )
 }
 
 /// An event as the audit page shows it.

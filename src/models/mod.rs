@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod mail_limits;
 pub mod orgs;
 pub mod sessions;
+pub mod webhooks;
 
 /// Whether `name` could be an account's or a dataset's name at all. Look-ups by a name that
 /// cannot be one answer "none" without asking the database (which, for PostgreSQL, refuses

@@ -124,6 +124,26 @@ fn cases(method: &'static str, pattern: &str, caller: Caller, n: usize) -> Vec<C
             Some(json!({"name": "x"})),
             of_org(OrgAction::CreateDataset, 400),
         )],
+        // Webhooks: administrators only; the fixture has none, so an id is "not found" for
+        // them, after the role check (members 403, others 404).
+        ("GET", "/organizations/{org}/webhooks/") => vec![one(
+            format!("/organizations/{org_name}/webhooks/"),
+            None,
+            of_org(OrgAction::Manage, 200),
+        )],
+        ("POST", "/organizations/{org}/webhooks/") => vec![one(
+            format!("/organizations/{org_name}/webhooks/"),
+            Some(json!({"url": ""})),
+            of_org(OrgAction::Manage, 400),
+        )],
+        (_, p) if p.starts_with("/organizations/{org}/webhooks/{id}") => {
+            let path = p
+                .replace("{org}", &org_name)
+                .replace("{id}", "999999")
+                .replace("{delivery}", "x");
+            let body = matches!(method, "POST" | "PATCH").then(|| json!({}));
+            vec![one(path, body, of_org(OrgAction::Manage, 404))]
+        }
         ("GET", "/organizations/{org}/members/") => vec![one(
             format!("/organizations/{org_name}/members/"),
             None,

@@ -422,6 +422,29 @@ fn spec(pattern: &str) -> Option<Spec> {
                 .stored(Stored::ApiKeyName("carol", &["/settings/api-keys"]))],
             }],
         },
+        // Webhooks: an empty form is refused with its message (the URL rules have unit tests
+        // in `domain::webhooks` and API tests in `webhooks.rs`).
+        "/{org}/settings/webhooks" => Spec {
+            who: Who::Boss,
+            empty: Some(No(422, "Type the payload URL.")),
+            forms: vec![],
+        },
+        "/{org}/settings/webhooks/{id}" => Spec {
+            who: Who::Boss,
+            empty: Some(No(400, MISSING)),
+            forms: vec![Form {
+                base: vec![("action", "ping")],
+                fields: vec![field(
+                    "action",
+                    Choice(
+                        &["update", "ping", "redeliver", "delete"],
+                        "Unknown webhook action.",
+                    ),
+                    "ping",
+                    No(400, MISSING),
+                )],
+            }],
+        },
         "/settings/api-keys/{id}/revoke" => Spec {
             who: Who::Carol,
             empty: None,
@@ -1745,6 +1768,7 @@ db_test!(async fn markup_in_names_and_descriptions_is_escaped_on_every_page(app)
             "dataset" => &["cats", "pub", "mine"],
             "user" => &["bob", "boss"],
             "name" => &["app.css"],
+            "id" => &["1", "x"],
             other => panic!("no values for the path parameter {{{other}}}"),
         }
     };

@@ -2,6 +2,8 @@
 //! PostgreSQL (see `db_test!`).
 
 mod helpers;
+#[path = "../support/receiver.rs"]
+mod receiver;
 #[path = "../support/smtp.rs"]
 mod smtp;
 
@@ -32,3 +34,4 @@ mod sdk;
 mod security;
 mod sessions;
 mod throttle;
+mod webhooks;

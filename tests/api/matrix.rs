@@ -347,13 +347,30 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
         )],
         ("GET", "/{org}/settings")
         | ("GET", "/{org}/settings/members")
-        | ("GET", "/{org}/settings/audit") => {
+        | ("GET", "/{org}/settings/audit")
+        | ("GET", "/{org}/settings/webhooks") => {
             vec![one(
                 pattern.replace("{org}", &org),
                 vec![],
                 org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
             )]
         }
+        ("POST", "/{org}/settings/webhooks") => vec![one(
+            format!("/{org}/settings/webhooks"),
+            form(&[("url", ""), ("all", "on"), ("active", "on")]),
+            org_expect(actor, OrgAction::Manage, INVALID, TO_LOGIN),
+        )],
+        // The fixture has no webhook: administrators find none, after the role check.
+        ("GET", "/{org}/settings/webhooks/{id}") => vec![one(
+            format!("/{org}/settings/webhooks/999999"),
+            vec![],
+            org_expect(actor, OrgAction::Manage, NOT_FOUND, TO_LOGIN),
+        )],
+        ("POST", "/{org}/settings/webhooks/{id}") => vec![one(
+            format!("/{org}/settings/webhooks/999999"),
+            form(&[("action", "ping")]),
+            org_expect(actor, OrgAction::Manage, NOT_FOUND, TO_LOGIN),
+        )],
         ("GET", "/{org}/settings/members/{user}/remove") => {
             vec![one(
                 format!("/{org}/settings/members/{member}/remove"),

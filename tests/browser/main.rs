@@ -25,6 +25,9 @@ mod invitation;
 mod keyboard;
 mod no_javascript;
 mod pages;
+#[path = "../support/receiver.rs"]
+mod receiver;
 #[path = "../support/smtp.rs"]
 mod smtp;
 mod walkthrough;
+mod webhooks;
