@@ -155,6 +155,8 @@ impl Application {
                 .app_data(trusted.clone())
                 .configure(crate::routes::api_routes)
                 .service(html)
+                // gzip and brotli (no zstd: its C build), as the client's Accept-Encoding asks.
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(security_headers())
                 .wrap(from_fn(strict_transport_security))
                 .wrap(request_log())

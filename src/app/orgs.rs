@@ -13,9 +13,11 @@ use crate::app::principal::Principal;
 use crate::db::{DbConn, WriteTx};
 use crate::domain::audit::Action;
 use crate::domain::names::{check_email, check_username, MAX_DESCRIPTION, MAX_DISPLAY_NAME};
-use crate::domain::roles::{default_role_label, is_last_admin, DatasetRole, OrgAction, OrgRole};
+use crate::domain::roles::{
+    default_role_label, is_last_admin, DatasetRole, OrgAction, OrgRole, RoleFilter,
+};
 use crate::models::audit::{self, AuditRow, Event};
-use crate::models::orgs::{self, Member, Membership, Org, UserOrg};
+use crate::models::orgs::{self, Member, MemberFilter, Membership, Org, UserOrg};
 use crate::models::{accounts, Page};
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -257,14 +259,45 @@ pub struct ChangeMember {
     pub default_role: Option<Option<DatasetRole>>,
 }
 
+/// A member's roles before and after a change.
+#[derive(Debug, Clone)]
+pub struct MemberChanged {
+    pub org: String,
+    pub before: Membership,
+    pub now: Membership,
+}
+
+impl MemberChanged {
+    /// What changed, in a line: "user15000: Labeler → Reviewer", "bob: Member → Administrator,
+    /// None (do not add) → Viewer", or "bob: nothing changed".
+    pub fn summary(&self) -> String {
+        let (b, n) = (&self.before, &self.now);
+        let mut parts = Vec::new();
+        if b.role != n.role {
+            parts.push(format!("{} → {}", b.role.label(), n.role.label()));
+        }
+        if b.default_role != n.default_role {
+            parts.push(format!(
+                "{} → {}",
+                default_role_label(b.default_role),
+                default_role_label(n.default_role)
+            ));
+        }
+        if parts.is_empty() {
+            format!("{}: nothing changed", n.username)
+        } else {
+            format!("{}: {}", n.username, parts.join(", "))
+        }
+    }
+}
+
 /// Changes a member's roles (administrators); the last administrator cannot be demoted.
-/// One audit event per role that changed. Returns the organization's name and the member
-/// as they are now.
+/// One audit event per role that changed. Returns the member before and after.
 pub fn change_member(
     tx: &mut WriteTx<'_>,
     p: &Principal,
     cmd: ChangeMember,
-) -> Result<(String, Membership)> {
+) -> Result<MemberChanged> {
     let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
     let target = orgs::member_by_name(tx, org.id, &cmd.member)?.ok_or(DomainError::NotFound)?;
     let role = cmd.role.unwrap_or(target.role);
@@ -278,7 +311,11 @@ pub fn change_member(
         ..target.clone()
     };
     if target.role == role && target.default_role == default_role {
-        return Ok((org.username, now));
+        return Ok(MemberChanged {
+            org: org.username,
+            before: target,
+            now,
+        });
     }
     orgs::set_member_roles(tx, org.id, target.user_id, role, default_role)?;
     if target.role != role {
@@ -301,7 +338,11 @@ pub fn change_member(
         let action = Action::MemberDefaultRoleChanged;
         record(tx, org.id, p, action, Some(&target.username), details)?;
     }
-    Ok((org.username, now))
+    Ok(MemberChanged {
+        org: org.username,
+        before: target,
+        now,
+    })
 }
 
 /// A membership that ended.
@@ -406,9 +447,8 @@ pub fn settings(conn: &mut DbConn, p: &Principal, name: &str) -> Result<(Org, Or
     find(conn, p, name, OrgAction::Manage)
 }
 
-/// A page of an organization's members, optionally those whose name starts with `prefix`,
-/// and whether the caller may see their default dataset roles (administrators only, as on
-/// the Members subtab).
+/// A page of an organization's members, those the filter selects, and whether the caller
+/// may see their default dataset roles (administrators only, as on the Members subtab).
 pub struct MembersView {
     pub org: Org,
     pub role: OrgRole,
@@ -416,21 +456,55 @@ pub struct MembersView {
     pub shows_default_roles: bool,
 }
 
+/// Who a member list shows: a part of a name (or, for administrators, of an email) and a role.
+#[derive(Clone, Debug, Default)]
+pub struct FindMembers {
+    pub text: String,
+    pub role: RoleFilter,
+}
+
+/// The most characters of a search that count (a display name is at most 100).
+pub const MAX_SEARCH: usize = 100;
+
+/// A search as typed, trimmed, without control characters, at most [`MAX_SEARCH`] characters.
+pub fn search_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SEARCH)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 fn members_for(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
     action: OrgAction,
-    prefix: &str,
+    wanted: FindMembers,
     paging: Paging,
 ) -> Result<MembersView> {
     let (org, role) = find(conn, p, name, action)?;
-    let members = orgs::members(conn, &org, prefix, paging.page, paging.per_page)?;
+    // Emails and default dataset roles are for administrators' eyes: a member's filter by
+    // either is refused, as is the search of emails.
+    let admin = role.can(OrgAction::Manage);
+    if wanted.role.is_by_default_role() && !admin {
+        return Err(DomainError::Forbidden(Denied::OrgRole {
+            org: org.username,
+            action: OrgAction::Manage,
+        }));
+    }
+    let filter = MemberFilter {
+        text: search_text(&wanted.text),
+        emails: admin,
+        role: wanted.role,
+    };
+    let members = orgs::members(conn, &org, &filter, paging.page, paging.per_page)?;
     Ok(MembersView {
         org,
         role,
         members,
-        shows_default_roles: role.can(OrgAction::Manage),
+        shows_default_roles: admin,
     })
 }
 
@@ -439,10 +513,10 @@ pub fn members(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
-    prefix: &str,
+    wanted: FindMembers,
     paging: Paging,
 ) -> Result<MembersView> {
-    members_for(conn, p, name, OrgAction::View, prefix, paging)
+    members_for(conn, p, name, OrgAction::View, wanted, paging)
 }
 
 /// The Members subtab, where roles are managed (administrators).
@@ -450,10 +524,10 @@ pub fn managed_members(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
-    prefix: &str,
+    wanted: FindMembers,
     paging: Paging,
 ) -> Result<MembersView> {
-    members_for(conn, p, name, OrgAction::Manage, prefix, paging)
+    members_for(conn, p, name, OrgAction::Manage, wanted, paging)
 }
 
 /// One member (members of the organization may see it), and whether the caller may see

@@ -186,3 +186,70 @@ impl ListQuery {
         }
     }
 }
+
+/// `?page=N&q=TEXT&role=FILTER` of the member lists.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct MemberQuery {
+    page: Option<i64>,
+    q: Option<String>,
+    role: Option<String>,
+}
+
+impl MemberQuery {
+    pub fn new(page: i64, q: &str, role: crate::domain::roles::RoleFilter) -> Self {
+        MemberQuery {
+            page: Some(page),
+            q: Some(q.to_string()),
+            role: Some(role.value()),
+        }
+    }
+
+    pub fn page(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 1_000_000)
+    }
+
+    pub fn search(&self) -> String {
+        crate::app::orgs::search_text(self.q.as_deref().unwrap_or(""))
+    }
+
+    /// The role filter; an unknown one is a bad request.
+    pub fn role(&self) -> Result<crate::domain::roles::RoleFilter, error::HtmlError> {
+        crate::domain::roles::RoleFilter::parse(self.role.as_deref().unwrap_or("").trim())
+            .ok_or_else(|| error::HtmlError::bad_request("Unknown role filter."))
+    }
+
+    pub fn find(&self) -> Result<crate::app::orgs::FindMembers, error::HtmlError> {
+        Ok(crate::app::orgs::FindMembers {
+            text: self.search(),
+            role: self.role()?,
+        })
+    }
+
+    /// What the pager appends after `page=N`: the search and the filter.
+    pub fn pager_suffix(&self) -> String {
+        let mut s = String::new();
+        let q = self.search();
+        if !q.is_empty() {
+            s.push_str("&q=");
+            s.push_str(&layout::url_encode(&q));
+        }
+        if let Ok(role) = self.role() {
+            let v = role.value();
+            if !v.is_empty() {
+                s.push_str("&role=");
+                s.push_str(&v);
+            }
+        }
+        s
+    }
+
+    /// The query string of this very page (`?page=N&...`), to come back to after a change.
+    pub fn back(&self) -> String {
+        let suffix = self.pager_suffix();
+        if self.page() == 1 && suffix.is_empty() {
+            String::new()
+        } else {
+            format!("?page={}{suffix}", self.page())
+        }
+    }
+}

@@ -2,24 +2,25 @@
 //! log, and leaving from the user's own settings.
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::orgs::{
-    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, Paging, RemoveMember,
-    SetMemberPolicy, UpdateOrgSettings,
+    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, FindMembers, Leave, Paging,
+    RemoveMember, SetMemberPolicy, UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::domain::roles::{
-    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgRole,
+    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgRole, RoleFilter,
     DEFAULT_FOR_NEW_MEMBERS,
 };
 use crate::html::error::HtmlError;
 use crate::html::layout::{flash_error, flash_success, form_errors, invalid, ok, redirect, Layout};
-use crate::html::{ListQuery, State};
+use crate::html::{ListQuery, MemberQuery, State};
 use crate::models::audit::AuditRow;
 use crate::models::datasets::DatasetSummary;
 use crate::models::invitations::Received;
@@ -120,25 +121,56 @@ struct MembersPage {
     role: OrgRole,
     tab: &'static str,
     members: Page<Member>,
+    list: MemberList,
+}
+
+/// The search, the role filter and the pager of a member list.
+pub(crate) struct MemberList {
     q: String,
+    filter: RoleFilter,
+    /// The filters the caller may use (by default dataset role: administrators only).
+    filters: Vec<RoleFilter>,
     pager_suffix: String,
 }
 
-/// A page of an organization's members (the Members tab), with the menu.
-async fn members_data(
-    state: &State,
-    user: &Principal,
-    name: String,
-    query: &ListQuery,
-) -> Result<(Org, OrgRole, Page<Member>, Nav), HtmlError> {
-    let (p, page, q) = (user.clone(), query.page(), query.search());
-    Ok(state
-        .run(move |c| {
-            let view = uc::members(c, &p, &name, &q, Paging::html(page))?;
-            Ok((view.org, view.role, view.members))
-        })
-        .await
-        .map(|(org, role, members)| (org, role, members, state.nav()))?)
+impl MemberList {
+    fn new(query: &MemberQuery, filter: RoleFilter, admin: bool) -> Self {
+        MemberList {
+            q: query.search(),
+            filter,
+            filters: RoleFilter::choices()
+                .into_iter()
+                .filter(|f| admin || !f.is_by_default_role())
+                .collect(),
+            pager_suffix: query.pager_suffix(),
+        }
+    }
+
+    /// "10,000 members", "1 administrator", "3 members matching “ann”".
+    fn summary(&self, total: &i64) -> String {
+        let n = crate::html::layout::thousands(total);
+        let noun = match (self.filter, *total == 1) {
+            (RoleFilter::Org(OrgRole::Admin), true) => "administrator",
+            (RoleFilter::Org(OrgRole::Admin), false) => "administrators",
+            (_, true) => "member",
+            (_, false) => "members",
+        };
+        let mut s = format!("{n} {noun}");
+        if let RoleFilter::Default(d) = self.filter {
+            s.push_str(&format!(
+                " with default dataset role {}",
+                default_role_label(d)
+            ));
+        }
+        if !self.q.is_empty() {
+            s.push_str(&format!(" matching “{}”", self.q));
+        }
+        s
+    }
+
+    fn is_filtered(&self) -> bool {
+        !self.q.is_empty() || self.filter != RoleFilter::Any
+    }
 }
 
 pub async fn members(
@@ -146,22 +178,26 @@ pub async fn members(
     session: Session,
     user: Principal,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<MemberQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (org, role, members, nav) = members_data(&state, &user, path.into_inner(), &query).await?;
+    let (p, name, page, wanted) = (user.clone(), path.into_inner(), query.page(), query.find()?);
+    let filter = wanted.role;
+    let view = state
+        .run(move |c| uc::members(c, &p, &name, wanted, Paging::html(page)))
+        .await?;
+    let list = MemberList::new(&query, filter, view.shows_default_roles);
     ok(&MembersPage {
         ctx: Layout::new(
             &session,
             Some(&user),
-            nav,
-            format!("Members · {}", org.username),
+            state.nav(),
+            format!("Members · {}", view.org.username),
         ),
-        org,
-        role,
+        org: view.org,
+        role: view.role,
         tab: "members",
-        members,
-        q: query.search(),
-        pager_suffix: query.pager_suffix(),
+        members: view.members,
+        list,
     })
 }
 
@@ -340,8 +376,7 @@ struct ManageMembersPage {
     subtab: &'static str,
     members: Page<Member>,
     invitations: Vec<Pending>,
-    q: String,
-    pager_suffix: String,
+    list: MemberList,
     forms: MemberForms,
     org_roles: &'static [OrgRole],
     default_roles: Vec<Option<DatasetRole>>,
@@ -392,10 +427,10 @@ fn manage_data(
     c: &mut crate::db::DbConn,
     p: &Principal,
     name: &str,
-    q: &str,
+    wanted: FindMembers,
     page: i64,
 ) -> Result<ManageData, DomainError> {
-    let view = uc::managed_members(c, p, name, q, Paging::html(page))?;
+    let view = uc::managed_members(c, p, name, wanted, Paging::html(page))?;
     let (org, role, members) = (view.org, view.role, view.members);
     let invitations = crate::app::invitations::pending(c, &org)?;
     Ok((org, role, members, invitations))
@@ -406,7 +441,7 @@ fn manage_members_page(
     user: &Principal,
     nav: Nav,
     (org, role, members, invitations): ManageData,
-    query: &ListQuery,
+    query: &MemberQuery,
     forms: MemberForms,
 ) -> ManageMembersPage {
     let ctx = Layout::new(
@@ -423,8 +458,7 @@ fn manage_members_page(
         subtab: "members",
         members,
         invitations,
-        q: query.search(),
-        pager_suffix: query.pager_suffix(),
+        list: MemberList::new(query, query.role().unwrap_or_default(), true),
         forms,
         org_roles: OrgRole::ALL,
         default_roles: default_role_choices(),
@@ -437,16 +471,11 @@ pub async fn manage_members(
     session: Session,
     user: Principal,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<MemberQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (p, name, page, q) = (
-        user.clone(),
-        path.into_inner(),
-        query.page(),
-        query.search(),
-    );
+    let (p, name, page, wanted) = (user.clone(), path.into_inner(), query.page(), query.find()?);
     let data = state
-        .run(move |c| manage_data(c, &p, &name, &q, page))
+        .run(move |c| manage_data(c, &p, &name, wanted, page))
         .await?;
     ok(&manage_members_page(
         &session,
@@ -509,7 +538,10 @@ pub async fn add_member(
                         )
                         .then(|| ("username", e.message()))
                     })?;
-                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
+                    Ok(Err((
+                        manage_data(c, &p, &name, FindMembers::default(), 1)?,
+                        errors,
+                    )))
                 }
             },
         )
@@ -527,7 +559,7 @@ pub async fn add_member(
             &user,
             state.nav(),
             data,
-            &ListQuery::default(),
+            &MemberQuery::default(),
             MemberForms {
                 add_username: username,
                 add_role: role,
@@ -583,7 +615,10 @@ pub async fn invite(
                         )
                         .then(|| ("invitee", e.message()))
                     })?;
-                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
+                    Ok(Err((
+                        manage_data(c, &p, &name, FindMembers::default(), 1)?,
+                        errors,
+                    )))
                 }
             },
         )
@@ -606,7 +641,7 @@ pub async fn invite(
             &user,
             state.nav(),
             data,
-            &ListQuery::default(),
+            &MemberQuery::default(),
             MemberForms {
                 invitee,
                 invite_role: role,
@@ -675,17 +710,46 @@ pub async fn manage_invitation(
 pub struct UpdateMemberForm {
     role: String,
     default_role: String,
+    /// The list the row was on (its page, search and filter), to go back to.
+    #[serde(default)]
+    back_page: Option<i64>,
+    #[serde(default)]
+    back_q: String,
+    #[serde(default)]
+    back_role: String,
+}
+
+/// What `update_member` answers a script (`Accept: application/json`): the row's new roles
+/// and the line that confirms it, or why nothing changed.
+#[derive(serde::Serialize)]
+struct RowAnswer {
+    ok: bool,
+    message: String,
+    role: Option<&'static str>,
+    default_role: Option<&'static str>,
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// `POST /{org}/settings/members/{user}`: change the organization role and the default role.
+/// Without JavaScript it goes back to the same page of the list with the change said in a
+/// message; a script (asking for JSON) gets the same line to show in the row.
 pub async fn update_member(
     state: State,
     session: Session,
     user: Principal,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<UpdateMemberForm>,
 ) -> Result<HttpResponse, HtmlError> {
     let (role, default_role) = parse_roles(&form.role, &form.default_role)?;
+    let back_filter = RoleFilter::parse(form.back_role.trim()).unwrap_or_default();
+    let back = MemberQuery::new(form.back_page.unwrap_or(1), &form.back_q, back_filter);
     let (org, member) = path.into_inner();
     let p = user.clone();
     let cmd = ChangeMember {
@@ -697,21 +761,41 @@ pub async fn update_member(
     let result = state
         .run(move |c| Ok(write_tx(c, |tx| uc::change_member(tx, &p, cmd))))
         .await?;
-    let org = match result {
-        Ok((org, _)) => {
-            flash_success(&session, "The member was updated.");
-            org
+    let json = wants_json(&req);
+    let (org, answer) = match result {
+        Ok(changed) => {
+            let answer = RowAnswer {
+                ok: true,
+                message: changed.summary(),
+                role: Some(changed.now.role.as_str()),
+                default_role: Some(crate::domain::roles::default_role_value(
+                    changed.now.default_role,
+                )),
+            };
+            (changed.org, answer)
         }
         Err(DomainError::LastAdmin { org }) => {
-            flash_error(
-                &session,
-                DomainError::LastAdmin { org: org.clone() }.message(),
-            );
-            org
+            let message = DomainError::LastAdmin { org: org.clone() }.message();
+            let answer = RowAnswer {
+                ok: false,
+                message,
+                role: None,
+                default_role: None,
+            };
+            (org, answer)
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(redirect(&format!("/{org}/settings/members")))
+    if json {
+        // 200 either way: the row shows `message`; `ok` says whether it was saved.
+        return Ok(HttpResponse::Ok().json(answer));
+    }
+    if answer.ok {
+        flash_success(&session, answer.message);
+    } else {
+        flash_error(&session, answer.message);
+    }
+    Ok(redirect(&format!("/{org}/settings/members{}", back.back())))
 }
 
 #[derive(Template)]

@@ -19,6 +19,7 @@ mod invitations;
 mod jobs;
 mod mail;
 mod matrix;
+mod members;
 mod openapi;
 mod orgs;
 mod outage;
