@@ -246,10 +246,15 @@ impl MemberQuery {
     /// The query string of this very page (`?page=N&...`), to come back to after a change.
     pub fn back(&self) -> String {
         let suffix = self.pager_suffix();
-        if self.page() == 1 && suffix.is_empty() {
-            String::new()
+        let query = if self.page() > 1 {
+            format!("page={}{suffix}", self.page())
         } else {
-            format!("?page={}{suffix}", self.page())
+            suffix.trim_start_matches('&').to_string()
+        };
+        if query.is_empty() {
+            query
+        } else {
+            format!("?{query}")
         }
     }
 }

@@ -239,7 +239,7 @@ db_test!(async fn saving_a_row_keeps_the_page_the_search_and_the_filter(app) {
             &[("role", "member"), ("default_role", "viewer"), ("back_page", "-4"), ("back_q", "a b&c=d\r\n"), ("back_role", "evil")],
         )
         .await;
-    assert_redirect(&res, "/acme/settings/members?page=1&q=a%20b%26c%3Dd");
+    assert_redirect(&res, "/acme/settings/members?q=a%20b%26c%3Dd");
 
     // With JavaScript: JSON with the same line, the row's new values.
     let (status, json) = save_row_js(&a, "acme", "m060", "member", "manager").await;
