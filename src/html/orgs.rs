@@ -111,6 +111,7 @@ pub(crate) struct OrgPage {
     pub role: OrgRole,
     pub tab: &'static str,
     pub datasets: Page<DatasetSummary>,
+    pub list: crate::html::DatasetList,
 }
 
 #[derive(Template)]

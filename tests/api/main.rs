@@ -17,6 +17,7 @@ mod hostile;
 mod instances;
 mod invitations;
 mod jobs;
+mod lists;
 mod mail;
 mod matrix;
 mod members;

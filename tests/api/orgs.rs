@@ -1127,6 +1127,7 @@ db_test!(async fn every_statement_of_a_page_is_prepared_once_and_reused(app) {
         "/settings", "/settings/organizations", "/alice", "/datasets/new?owner=acme",
         "/acme/members?q=p12", "/acme/members?q=p1x&role=admin", "/acme/settings/members?q=p1&role=member",
         "/acme/settings/members?role=default-none&page=2", "/acme/settings/members?q=example",
+        "/?q=ds&sort=newest", "/?visibility=public", "/acme?q=ds0&visibility=private&sort=newest",
     ];
     async fn visit(b: &Browser, pages: &[&str]) {
         for path in pages {
