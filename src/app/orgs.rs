@@ -580,3 +580,49 @@ pub fn remove_preview(
     let target = orgs::member_by_name(conn, org.id, member)?.ok_or(DomainError::NotFound)?;
     Ok((org.username, target.username))
 }
+
+/// Every member, for "Export as CSV" (administrators): the organization's name and the rows.
+pub fn export_members(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+) -> Result<(String, Vec<orgs::ExportedMember>)> {
+    let (org, _) = find(conn, p, name, OrgAction::Manage)?;
+    let rows = orgs::export_members(conn, org.id)?;
+    Ok((org.username, rows))
+}
+
+/// The members as CSV (RFC 4180, CRLF): username, display name, organization role, default
+/// dataset role, joined (UTC). A field that a spreadsheet would read as a formula (starting
+/// with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+pub fn members_csv(rows: &[orgs::ExportedMember]) -> String {
+    fn field(out: &mut String, value: &str) {
+        let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{value}")
+        } else {
+            value.to_string()
+        };
+        if guarded.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&guarded.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&guarded);
+        }
+    }
+    let mut out =
+        String::from("username,display_name,organization_role,default_dataset_role,joined\r\n");
+    for m in rows {
+        field(&mut out, &m.username);
+        out.push(',');
+        field(&mut out, &m.display_name);
+        out.push(',');
+        out.push_str(m.role.as_str());
+        out.push(',');
+        out.push_str(crate::domain::roles::default_role_value(m.default_role));
+        out.push(',');
+        out.push_str(&m.joined.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        out.push_str("\r\n");
+    }
+    out
+}

@@ -799,6 +799,23 @@ pub async fn update_member(
     Ok(redirect(&format!("/{org}/settings/members{}", back.back())))
 }
 
+/// `GET /{org}/settings/members.csv`: every member as CSV (administrators).
+pub async fn export_members(
+    state: State,
+    user: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let (org, rows) = state.run(move |c| uc::export_members(c, &p, &path)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{org}-members.csv\""),
+        ))
+        .body(uc::members_csv(&rows)))
+}
+
 #[derive(Template)]
 #[template(path = "confirm.html")]
 struct ConfirmPage {

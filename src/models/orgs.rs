@@ -657,3 +657,48 @@ pub fn name_of(conn: &mut DbConn, org_id: i32) -> QueryResult<Option<String>> {
         .first(conn)
         .optional()
 }
+
+/// A member as the CSV export lists them.
+#[derive(Clone, Debug)]
+pub struct ExportedMember {
+    pub username: String,
+    pub display_name: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
+    pub joined: chrono::NaiveDateTime,
+}
+
+/// Every member of the organization by name, for the CSV export (one statement).
+pub fn export_members(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<ExportedMember>> {
+    type Row = (
+        String,
+        String,
+        OrgRole,
+        Option<DatasetRole>,
+        chrono::NaiveDateTime,
+    );
+    let rows: Vec<Row> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+        .filter(memberships::org_id.eq(org_id))
+        .order(memberships::username_key)
+        .select((
+            acc::username,
+            acc::display_name,
+            memberships::role,
+            memberships::default_dataset_role,
+            memberships::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(username, display_name, role, default_role, joined)| ExportedMember {
+                username,
+                display_name,
+                role,
+                default_role,
+                joined,
+            },
+        )
+        .collect())
+}

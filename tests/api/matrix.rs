@@ -348,6 +348,7 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
         )],
         ("GET", "/{org}/settings")
         | ("GET", "/{org}/settings/members")
+        | ("GET", "/{org}/settings/members.csv")
         | ("GET", "/{org}/settings/audit") => {
             vec![one(
                 pattern.replace("{org}", &org),

@@ -293,3 +293,29 @@ db_test!(async fn pages_are_compressed_with_gzip_or_brotli_when_asked(app) {
     assert_eq!(res.status(), StatusCode::OK, "{href}");
     assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{href}");
 });
+
+db_test!(async fn administrators_export_the_members_as_csv(app) {
+    let a = app.user("alice").await;
+    app.user("bob").await;
+    let b = login(&app, "bob").await;
+    create_org(&a, "acme").await;
+    add_member(&a, "acme", "bob", "member", "reviewer").await;
+    bulk_members(&app, "acme", "m", 120, "member");
+    set_display_name(&app, "m003", "=HYPERLINK(\"x\"), Inc.");
+    let res = a.get("/acme/settings/members.csv").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"acme-members.csv\"");
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[0], "username,display_name,organization_role,default_dataset_role,joined");
+    assert_eq!(lines.len(), 1 + 122 + 1, "every member, not a page, and a final line end");
+    assert!(lines[1].starts_with("alice,,admin,none,20"), "{}", lines[1]);
+    assert!(lines[2].starts_with("bob,,member,reviewer,20"), "{}", lines[2]);
+    // A formula is defused and a comma or quote quoted.
+    assert!(lines.iter().any(|l| l.starts_with("m003,\"'=HYPERLINK(\"\"x\"\"), Inc.\",member,labeler,")), "{csv}");
+    // Administrators only.
+    assert_eq!(b.get("/acme/settings/members.csv").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.browser().get("/acme/settings/members.csv").await.status(), StatusCode::SEE_OTHER);
+    assert!(a.page("/acme/settings/members").await.1.contains(r#"href="/acme/settings/members.csv""#));
+});
