@@ -626,3 +626,197 @@ pub fn members_csv(rows: &[orgs::ExportedMember]) -> String {
     }
     out
 }
+
+// ---- Bulk changes ----
+
+/// The most members one bulk change takes (two pages of the Members subtab).
+pub const MAX_BULK: usize = 100;
+
+/// What a bulk change does to every selected member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkChange {
+    Role(OrgRole),
+    DefaultRole(Option<DatasetRole>),
+    Remove,
+}
+
+impl BulkChange {
+    /// `role-admin`, `role-member`, `default-labeler`, `default-none`, `remove`.
+    pub fn parse(s: &str) -> Option<BulkChange> {
+        if s == "remove" {
+            return Some(BulkChange::Remove);
+        }
+        if let Some(r) = s.strip_prefix("role-") {
+            return OrgRole::parse(r).map(BulkChange::Role);
+        }
+        s.strip_prefix("default-")
+            .and_then(crate::domain::roles::parse_default_role)
+            .map(BulkChange::DefaultRole)
+    }
+
+    pub fn value(self) -> String {
+        match self {
+            BulkChange::Role(r) => format!("role-{}", r.as_str()),
+            BulkChange::DefaultRole(d) => {
+                format!("default-{}", crate::domain::roles::default_role_value(d))
+            }
+            BulkChange::Remove => "remove".into(),
+        }
+    }
+
+    /// "Make Administrator", "Set default dataset role to Reviewer", "Remove from the
+    /// organization".
+    pub fn label(self) -> String {
+        match self {
+            BulkChange::Role(r) => format!("Make {}", r.label()),
+            BulkChange::DefaultRole(d) => {
+                format!("Set default dataset role to {}", default_role_label(d))
+            }
+            BulkChange::Remove => "Remove from the organization".into(),
+        }
+    }
+
+    /// Every bulk change, in the order of the menu.
+    pub fn choices() -> Vec<BulkChange> {
+        let mut v: Vec<BulkChange> = OrgRole::ALL
+            .iter()
+            .rev()
+            .map(|r| BulkChange::Role(*r))
+            .collect();
+        v.extend(
+            crate::domain::roles::default_role_choices()
+                .into_iter()
+                .map(BulkChange::DefaultRole),
+        );
+        v.push(BulkChange::Remove);
+        v
+    }
+}
+
+/// "Change the selected members".
+#[derive(Clone, Debug)]
+pub struct BulkMembers {
+    pub org: String,
+    pub members: Vec<String>,
+    pub change: BulkChange,
+}
+
+/// What a bulk change does (the confirmation page) or did: the members it changes, those
+/// it leaves as they are (they already have the role) and the names that are no members.
+#[derive(Clone, Debug)]
+pub struct BulkPlan {
+    pub org: String,
+    pub change: BulkChange,
+    pub changes: Vec<Membership>,
+    pub unchanged: Vec<String>,
+    pub unknown: Vec<String>,
+}
+
+fn bulk_plan(conn: &mut DbConn, org: &Org, cmd: &BulkMembers) -> Result<BulkPlan> {
+    let mut names: Vec<String> = Vec::new();
+    for n in &cmd.members {
+        let n = n.trim();
+        if !n.is_empty() && !names.iter().any(|m| m.eq_ignore_ascii_case(n)) {
+            names.push(n.to_string());
+        }
+    }
+    let mut errors = FieldErrors::default();
+    if names.is_empty() {
+        errors.add("members", "Select at least one member.");
+    } else if names.len() > MAX_BULK {
+        errors.add(
+            "members",
+            format!("Select at most {MAX_BULK} members at once."),
+        );
+    }
+    errors.into_result(())?;
+    let plausible: Vec<String> = names
+        .iter()
+        .filter(|n| crate::models::plausible_name(n))
+        .cloned()
+        .collect();
+    let found = orgs::members_by_names(conn, org.id, &plausible)?;
+    let unknown = names
+        .iter()
+        .filter(|n| !found.iter().any(|m| m.username.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    let (mut changes, mut unchanged) = (Vec::new(), Vec::new());
+    for m in found {
+        let same = match cmd.change {
+            BulkChange::Role(r) => m.role == r,
+            BulkChange::DefaultRole(d) => m.default_role == d,
+            BulkChange::Remove => false,
+        };
+        if same {
+            unchanged.push(m.username);
+        } else {
+            changes.push(m);
+        }
+    }
+    // SPEC 4.1 over the whole selection: demoting or removing every administrator is refused.
+    let losing = changes.iter().filter(|m| m.role.is_admin()).count() as i64;
+    let takes_admin = matches!(cmd.change, BulkChange::Role(r) if !r.is_admin())
+        || cmd.change == BulkChange::Remove;
+    if takes_admin && losing > 0 && orgs::admin_count(conn, org.id)? - losing < 1 {
+        return Err(DomainError::LastAdmin {
+            org: org.username.clone(),
+        });
+    }
+    Ok(BulkPlan {
+        org: org.username.clone(),
+        change: cmd.change,
+        changes,
+        unchanged,
+        unknown,
+    })
+}
+
+/// The confirmation of a bulk change: what it would do (administrators).
+pub fn bulk_preview(conn: &mut DbConn, p: &Principal, cmd: &BulkMembers) -> Result<BulkPlan> {
+    let (org, _) = find(conn, p, &cmd.org, OrgAction::Manage)?;
+    bulk_plan(conn, &org, cmd)
+}
+
+/// Applies a bulk change in the caller's one transaction under the organization's lock: the
+/// rules of the single changes (never the last administrator), all or nothing, one audit
+/// event per member changed. Returns what it did.
+pub fn bulk_apply(tx: &mut WriteTx<'_>, p: &Principal, cmd: BulkMembers) -> Result<BulkPlan> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    let plan = bulk_plan(tx, &org, &cmd)?;
+    let ids: Vec<i32> = plan.changes.iter().map(|m| m.user_id).collect();
+    if ids.is_empty() {
+        return Ok(plan);
+    }
+    match cmd.change {
+        BulkChange::Role(r) => {
+            orgs::set_role_of(tx, org.id, &ids, r)?;
+        }
+        BulkChange::DefaultRole(d) => {
+            orgs::set_default_role_of(tx, org.id, &ids, d)?;
+        }
+        BulkChange::Remove => orgs::delete_memberships(tx, org.id, &ids)?,
+    }
+    // One event per member (at most MAX_BULK), as the single changes write them.
+    for m in &plan.changes {
+        let (action, details) = match cmd.change {
+            BulkChange::Role(r) => (
+                Action::MemberRoleChanged,
+                format!("from {} to {}", m.role.label(), r.label()),
+            ),
+            BulkChange::DefaultRole(d) => (
+                Action::MemberDefaultRoleChanged,
+                format!(
+                    "from {} to {}",
+                    default_role_label(m.default_role),
+                    default_role_label(d)
+                ),
+            ),
+            BulkChange::Remove if m.user_id == p.user_id => (Action::MemberLeft, String::new()),
+            BulkChange::Remove => (Action::MemberRemoved, String::new()),
+        };
+        let subject = (action != Action::MemberLeft).then_some(m.username.as_str());
+        record(tx, org.id, p, action, subject, details)?;
+    }
+    Ok(plan)
+}

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::orgs::{
-    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, FindMembers, Leave, Paging,
-    RemoveMember, SetMemberPolicy, UpdateOrgSettings,
+    self as uc, AddMember, BulkChange, ChangeMember, CreateOrg, DeleteOrg, FindMembers, Leave,
+    Paging, RemoveMember, SetMemberPolicy, UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
@@ -382,6 +382,7 @@ struct ManageMembersPage {
     org_roles: &'static [OrgRole],
     default_roles: Vec<Option<DatasetRole>>,
     me: i32,
+    bulk_changes: Vec<BulkChange>,
 }
 
 /// What the two forms of the Members subtab hold: "Invite" and "Add member" (their input
@@ -464,6 +465,7 @@ fn manage_members_page(
         org_roles: OrgRole::ALL,
         default_roles: default_role_choices(),
         me: user.user_id,
+        bulk_changes: BulkChange::choices(),
     }
 }
 
@@ -814,6 +816,169 @@ pub async fn export_members(
             format!("attachment; filename=\"{org}-members.csv\""),
         ))
         .body(uc::members_csv(&rows)))
+}
+
+// ---- Bulk changes (administrators) ----
+
+/// The selected members (`m`, repeated) and the change of a bulk form, from its pairs (a
+/// form or a query string as a list of pairs: serde's structs take no repeated fields).
+fn bulk_fields(
+    pairs: Vec<(String, String)>,
+) -> Result<(Vec<String>, Option<BulkChange>), HtmlError> {
+    if pairs.len() > uc::MAX_BULK * 10 {
+        return Err(HtmlError::bad_request("Too many members selected."));
+    }
+    let (mut members, mut change) = (Vec::new(), None);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "m" => members.push(v),
+            "change" if change.is_some() => {
+                return Err(HtmlError::bad_request("duplicate field `change`"));
+            }
+            "change" => {
+                change = Some(
+                    BulkChange::parse(&v)
+                        .ok_or_else(|| HtmlError::bad_request("Unknown change."))?,
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok((members, change))
+}
+
+#[derive(Template)]
+#[template(path = "orgs/bulk_confirm.html")]
+struct BulkConfirmPage {
+    ctx: Layout,
+    heading: String,
+    plan: uc::BulkPlan,
+    refused: Option<String>,
+    cancel: String,
+}
+
+/// `GET /{org}/settings/bulk-members?change=...&m=...`: what the change would do, to confirm.
+pub async fn bulk_confirm(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    let org = path.into_inner();
+    let (members, change) = bulk_fields(query.into_inner())?;
+    let Some(change) = change else {
+        flash_error(&session, "Choose what to change for the selected members.");
+        return Ok(redirect(&format!("/{org}/settings/members")));
+    };
+    let cmd = uc::BulkMembers {
+        org: org.clone(),
+        members,
+        change,
+    };
+    let p = user.clone();
+    let cancel = format!("/{org}/settings/members");
+    let result = state
+        .run(move |c| Ok(uc::bulk_preview(c, &p, &cmd)))
+        .await?;
+    let ctx = |title: &str| Layout::new(&session, Some(&user), state.nav(), title.to_string());
+    match result {
+        Ok(plan) => ok(&BulkConfirmPage {
+            ctx: ctx("Change members"),
+            heading: format!("{}?", plan.change.label()),
+            plan,
+            refused: None,
+            cancel,
+        }),
+        Err(e @ DomainError::LastAdmin { .. }) => ok(&BulkConfirmPage {
+            ctx: ctx("Change members"),
+            heading: format!("{}?", change.label()),
+            plan: uc::BulkPlan {
+                org,
+                change,
+                changes: Vec::new(),
+                unchanged: Vec::new(),
+                unknown: Vec::new(),
+            },
+            refused: Some(e.message()),
+            cancel,
+        }),
+        Err(DomainError::Invalid(errors)) => {
+            flash_error(
+                &session,
+                errors.get("members").unwrap_or("Select members first."),
+            );
+            Ok(redirect(&cancel))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /{org}/settings/bulk-members`: applies the confirmed change in one transaction.
+pub async fn bulk_apply(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    let org = path.into_inner();
+    let (members, change) = bulk_fields(form.into_inner())?;
+    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
+    let cmd = uc::BulkMembers {
+        org: org.clone(),
+        members,
+        change,
+    };
+    let p = user.clone();
+    let result = state
+        .run(move |c| Ok(write_tx(c, |tx| uc::bulk_apply(tx, &p, cmd))))
+        .await?;
+    match result {
+        Ok(plan) => {
+            let names: Vec<&str> = plan.changes.iter().map(|m| m.username.as_str()).collect();
+            let shown = names
+                .iter()
+                .take(10)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if names.len() > 10 {
+                format!(" and {} more", names.len() - 10)
+            } else {
+                String::new()
+            };
+            let n = names.len();
+            let text = if n == 0 {
+                "Nothing changed.".to_string()
+            } else {
+                format!(
+                    "{}: {n} member{} ({shown}{more}).",
+                    plan.change.label(),
+                    if n == 1 { "" } else { "s" }
+                )
+            };
+            flash_success(&session, text);
+            let left = plan.change == BulkChange::Remove
+                && plan.changes.iter().any(|m| m.user_id == user.user_id);
+            if left {
+                return Ok(redirect("/"));
+            }
+            Ok(redirect(&format!("/{}/settings/members", plan.org)))
+        }
+        Err(e @ DomainError::LastAdmin { .. }) => {
+            flash_error(&session, e.message());
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(DomainError::Invalid(errors)) => {
+            flash_error(
+                &session,
+                errors.get("members").unwrap_or("Select members first."),
+            );
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]

@@ -382,6 +382,22 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
             ]),
             org_expect(actor, OrgAction::Manage, INVALID, TO_LOGIN),
         )],
+        ("GET", "/{org}/settings/bulk-members") => vec![one(
+            format!("/{org}/settings/bulk-members?change=default-none&m={member}"),
+            vec![],
+            org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
+        )],
+        ("POST", "/{org}/settings/bulk-members") => vec![one(
+            format!("/{org}/settings/bulk-members"),
+            // The member's current default role: allowed, and nothing changes.
+            form(&[("change", "default-none"), ("m", member.as_str())]),
+            org_expect(
+                actor,
+                OrgAction::Manage,
+                redirect(format!("/{org}/settings/members")),
+                TO_LOGIN,
+            ),
+        )],
         ("POST", "/{org}/settings/members/{user}") => vec![one(
             format!("/{org}/settings/members/{member}"),
             // The member's current roles: allowed, and nothing changes.

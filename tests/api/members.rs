@@ -319,3 +319,94 @@ db_test!(async fn administrators_export_the_members_as_csv(app) {
     assert_eq!(app.browser().get("/acme/settings/members.csv").await.status(), StatusCode::SEE_OTHER);
     assert!(a.page("/acme/settings/members").await.1.contains(r#"href="/acme/settings/members.csv""#));
 });
+
+fn bulk_form<'a>(change: &'a str, members: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut f = vec![("change", change)];
+    f.extend(members.iter().map(|m| ("m", *m)));
+    f
+}
+
+fn bulk_query(change: &str, members: &[&str]) -> String {
+    let mut q = format!("/acme/settings/bulk-members?change={change}");
+    for m in members {
+        q.push_str(&format!("&m={m}"));
+    }
+    q
+}
+
+db_test!(async fn bulk_changes_are_confirmed_then_applied_in_one_transaction(app) {
+    let a = app.user("alice").await;
+    app.user("bob").await;
+    let b = login(&app, "bob").await;
+    create_org(&a, "acme").await;
+    add_member(&a, "acme", "bob", "member", "labeler").await;
+    bulk_members(&app, "acme", "m", 30, "member");
+    let ten = ["m000", "m001", "m002", "m003", "m004", "m005", "m006", "m007", "m008", "m009"];
+
+    // The subtab selects rows for a bulk change.
+    let body = a.page("/acme/settings/members").await.1;
+    assert!(body.contains(r#"name="m" value="m000" form="bulk""#) && body.contains("Select m000"));
+    // The confirmation says how many and which, and changes nothing.
+    let before = snapshot(&app);
+    let mut picked: Vec<&str> = ten.to_vec();
+    picked.extend(["M001", "ghost", "bob"]);
+    let (status, body) = a.page(&bulk_query("default-reviewer", &picked)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Set default dataset role to Reviewer: <strong>11 members</strong>"), "{body}");
+    assert!(body.contains("Not members of acme: ghost") && body.contains("Apply to 11 members"));
+    assert_eq!(snapshot(&app), before);
+    // Applied: every one of them, one audit event each.
+    let mut form = bulk_form("default-reviewer", &ten);
+    form.push(("m", "bob"));
+    let res = a.post("/acme/settings/bulk-members", &form).await;
+    assert_redirect(&res, "/acme/settings/members");
+    let flash = flash_of(&a.follow(res).await.1);
+    assert!(flash.contains("Set default dataset role to Reviewer: 11 members (bob, m000, m001"), "{flash}");
+    assert!(flash.contains("and 1 more"));
+    for m in ten.iter().chain(["bob"].iter()) {
+        assert_eq!(membership(&app, "acme", m), roles("member", Some("reviewer")), "{m}");
+    }
+    assert_eq!(membership(&app, "acme", "m010"), roles("member", Some("labeler")));
+    let org = id_of(&app, "acme");
+    let events = crate::orgs::audit(&app, org);
+    assert_eq!(events.iter().filter(|e| e.3 == "from Labeler to Reviewer").count(), 11, "{events:?}");
+
+    // Roles: make two administrators, then demote every administrator: refused, all or nothing.
+    assert_redirect(&a.post("/acme/settings/bulk-members", &bulk_form("role-admin", &["m000", "m001"])).await, "/acme/settings/members");
+    assert_eq!(crate::orgs::admin_count(&app, org), 3);
+    let before = snapshot(&app);
+    let body = a.page(&bulk_query("role-member", &["alice", "m000", "m001", "m002"])).await.1;
+    assert!(body.contains("must keep at least one administrator") && !body.contains("Apply to"));
+    let res = a.post("/acme/settings/bulk-members", &bulk_form("role-member", &["alice", "m000", "m001", "m002"])).await;
+    assert_redirect(&res, "/acme/settings/members");
+    assert!(flash_of(&a.follow(res).await.1).contains("must keep at least one administrator"));
+    assert_eq!(snapshot(&app), before, "nothing changed");
+    // Removing: their collaborator entries go too.
+    crate::orgs::make_dataset(&app, "acme", "alice", "cats");
+    let res = a.post("/acme/settings/bulk-members", &bulk_form("remove", &["m003", "m004", "m001"])).await;
+    assert_redirect(&res, "/acme/settings/members");
+    assert_eq!(membership(&app, "acme", "m003"), None);
+    assert_eq!(membership(&app, "acme", "m001"), None);
+    assert_eq!(crate::orgs::admin_count(&app, org), 2);
+    let left: i64 = app.with_db(|c| {
+        use diesel::prelude::*;
+        colabel::schema::collaborators::table
+            .filter(colabel::schema::collaborators::user_id.eq_any([id_of(&app, "m003"), id_of(&app, "m004")]))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert_eq!(left, 0, "their access went with them");
+
+    // Bad input and other callers.
+    assert_redirect(&a.post("/acme/settings/bulk-members", &[("change", "remove")]).await, "/acme/settings/members");
+    assert_eq!(a.post("/acme/settings/bulk-members", &[("change", "owner"), ("m", "bob")]).await.status(), StatusCode::BAD_REQUEST);
+    let many: Vec<String> = (0..101).map(|i| format!("x{i}")).collect();
+    let mut big = vec![("change", "remove")];
+    big.extend(many.iter().map(|m| ("m", m.as_str())));
+    let res = a.post("/acme/settings/bulk-members", &big).await;
+    assert!(flash_of(&a.follow(res).await.1).contains("at most 100"));
+    assert_eq!(b.page(&bulk_query("remove", &["alice"])).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(b.post("/acme/settings/bulk-members", &bulk_form("remove", &["alice"])).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(membership(&app, "acme", "alice"), roles("admin", None));
+});
