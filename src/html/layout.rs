@@ -94,7 +94,7 @@ impl Layout {
 
     /// The session's CSRF token, made when a page first shows a form.
     pub fn csrf(&self) -> String {
-        crate::html::csrf::token(&self.session)
+        crate::html::csrf::masked(&crate::html::csrf::token(&self.session))
     }
 
     pub fn asset(&self, name: &str) -> String {

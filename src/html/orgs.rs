@@ -867,10 +867,8 @@ pub async fn bulk_confirm(
 ) -> Result<HttpResponse, HtmlError> {
     let org = path.into_inner();
     let (members, change) = bulk_fields(query.into_inner())?;
-    let Some(change) = change else {
-        flash_error(&session, "Choose what to change for the selected members.");
-        return Ok(redirect(&format!("/{org}/settings/members")));
-    };
+    // The form's menu always sends one: without it the request was not made by the page.
+    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
     let cmd = uc::BulkMembers {
         org: org.clone(),
         members,

@@ -410,3 +410,25 @@ db_test!(async fn bulk_changes_are_confirmed_then_applied_in_one_transaction(app
     assert_eq!(b.post("/acme/settings/bulk-members", &bulk_form("remove", &["alice"])).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(membership(&app, "acme", "alice"), roles("admin", None));
 });
+
+db_test!(async fn pages_mask_the_csrf_token_afresh_so_compression_cannot_reveal_it(app) {
+    let a = app.user("alice").await;
+    create_org(&a, "acme").await;
+    let one = extract_token(&a.page("/acme/settings/members?q=x").await.1).unwrap();
+    let two = extract_token(&a.page("/acme/settings/members?q=x").await.1).unwrap();
+    assert_ne!(one, two, "a different mask on every page");
+    let unmask = colabel::html::csrf::unmask;
+    assert_eq!(unmask(&one), unmask(&two), "the same token inside");
+    assert!(!one.contains(&unmask(&one)), "the secret itself is not on the page");
+    // Both are accepted; a tampered one is not.
+    for t in [&one, &two] {
+        let res = a.post_raw("/organizations", format!("username=org{}&display_name=&csrf_token={t}", &t[..4])).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let mut bad = one.clone().into_bytes();
+    let last = bad.len() - 1;
+    bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
+    let bad = String::from_utf8(bad).unwrap();
+    let res = a.post_raw("/organizations", format!("username=orgbad&display_name=&csrf_token={bad}")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+});
