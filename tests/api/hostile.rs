@@ -1775,7 +1775,9 @@ db_test!(async fn markup_in_names_and_descriptions_is_escaped_on_every_page(app)
     };
     let mut paths = Vec::new();
     for (method, pattern) in ROUTES {
-        if *method != "GET" {
+        // The CSV export is not HTML: its fields are data for a spreadsheet, quoted per RFC
+        // 4180 and defused against formulas (tests/api/members.rs), never markup.
+        if *method != "GET" || pattern.ends_with(".csv") {
             continue;
         }
         let mut filled = vec![pattern.to_string()];
