@@ -158,6 +158,8 @@ route_table! {
     "/{org}/members" => { GET orgs::members },
     "/{org}/settings" => { GET orgs::settings, POST orgs::update_settings },
     "/{org}/settings/members" => { GET orgs::manage_members, POST orgs::add_member },
+    "/{org}/settings/members.csv" => { GET orgs::export_members },
+    "/{org}/settings/bulk-members" => { GET orgs::bulk_confirm, POST orgs::bulk_apply },
     "/{org}/settings/members/invitations" => { POST orgs::invite },
     "/{org}/settings/members/invitations/{id}" => { POST orgs::manage_invitation },
     "/{org}/settings/members/{user}" => { POST orgs::update_member },

@@ -58,6 +58,7 @@ diesel::table! {
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
         cloned_from_id -> Nullable<Integer>,
+        sort_key -> Text,
     }
 }
 

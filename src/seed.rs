@@ -77,7 +77,10 @@ pub fn run(db: &Db, scale: &Scale, bcrypt_cost: u32) -> Result<String, String> {
                 "the database already has accounts; seed an empty database".into(),
             ));
         }
-        Ok(fill(c, &s, users, &hash)?)
+        fill(c, &s, users, &hash)?;
+        // The datasets were inserted by SQL: their natural-order keys.
+        crate::models::datasets::fill_sort_keys(c)?;
+        Ok(())
     })
     .map_err(|e| e.0)?;
     // Fresh statistics, so the planners see 20,000 accounts rather than an empty table

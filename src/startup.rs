@@ -56,7 +56,22 @@ pub fn open_database(settings: &Settings) -> Result<(Db, usize), StartError> {
     .map_err(|e| StartError(format!("cannot open the database: {e}")))?;
     let ran = db.migrate().map_err(StartError)?;
     check_reserved_names(&db)?;
+    fill_sort_keys(&db)?;
     Ok((db, ran))
+}
+
+/// Gives the datasets that have no natural-order key yet (those from before the key existed,
+/// or inserted by hand) theirs; nothing to do on later starts.
+fn fill_sort_keys(db: &Db) -> Result<(), StartError> {
+    let mut conn = db
+        .get()
+        .map_err(|e| StartError(format!("cannot open the database: {e}")))?;
+    let filled = crate::models::datasets::fill_sort_keys(&mut conn)
+        .map_err(|e| StartError(format!("cannot fill the datasets' sort keys: {e}")))?;
+    if filled > 0 {
+        log::info!("gave {filled} datasets their natural-order key");
+    }
+    Ok(())
 }
 
 /// Refuses to start when an account holds a name that Colabel now reserves (the API took
@@ -155,6 +170,8 @@ impl Application {
                 .app_data(trusted.clone())
                 .configure(crate::routes::api_routes)
                 .service(html)
+                // gzip and brotli (no zstd: its C build), as the client's Accept-Encoding asks.
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(security_headers())
                 .wrap(from_fn(strict_transport_security))
                 .wrap(request_log())

@@ -80,6 +80,80 @@
     var input = document.getElementById(button.getAttribute("data-confirm-input"));
     if (input) input.addEventListener("input", function () { syncConfirm(button); });
   });
+  // Member rows (the Members subtab): a row whose roles changed is marked until saved, and
+  // leaving the page with one asks first; Save sends the row in place and the row says what
+  // changed. Without JavaScript (or when the fetch fails) Save posts the form and the page
+  // comes back at the same place with the same message.
+  var memberRows = document.querySelector("[data-member-rows]");
+  if (memberRows) {
+    var UNSAVED = "Unsaved changes";
+    var rowStatus = function (tr, text, kind) {
+      var status = tr.querySelector("[data-row-status]");
+      if (!status) return;
+      status.textContent = text;
+      status.className = "row-status" + (kind ? " is-" + kind : "");
+    };
+    var selectsOf = function (tr) {
+      return Array.prototype.slice.call(tr.querySelectorAll("select[data-saved]"));
+    };
+    var markRow = function (tr) {
+      var dirty = selectsOf(tr).some(function (s) { return s.value !== s.getAttribute("data-saved"); });
+      tr.classList.toggle("is-dirty", dirty);
+      var status = tr.querySelector("[data-row-status]");
+      if (dirty) rowStatus(tr, UNSAVED, "unsaved");
+      else if (status && status.textContent === UNSAVED) rowStatus(tr, "", "");
+    };
+    memberRows.addEventListener("change", function (e) {
+      if (e.target.matches("select[data-saved]")) markRow(e.target.closest("tr"));
+    });
+    window.addEventListener("beforeunload", function (e) {
+      if (!memberRows.querySelector("tr.is-dirty")) return;
+      e.preventDefault();
+      e.returnValue = "";
+    });
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (e.defaultPrevented || !form.matches("[data-row-save]") || !window.fetch) return;
+      var tr = form.closest("tr");
+      e.preventDefault();
+      rowStatus(tr, "Saving…", "");
+      fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { "Accept": "application/json" },
+        credentials: "same-origin"
+      })
+        .then(function (res) {
+          if (!res.ok) throw new Error("status " + res.status);
+          return res.json();
+        })
+        .then(function (answer) {
+          if (answer.confirm) {
+            // Demoting yourself: the ordinary form, whose answer asks first.
+            tr.classList.remove("is-dirty");
+            form.submit();
+            return;
+          }
+          if (answer.ok) {
+            selectsOf(tr).forEach(function (s) {
+              var value = s.name === "role" ? answer.role : answer.default_role;
+              s.value = value;
+              s.setAttribute("data-saved", value);
+            });
+            tr.classList.remove("is-dirty");
+            rowStatus(tr, answer.message, "saved");
+          } else {
+            rowStatus(tr, answer.message, "error");
+          }
+        })
+        .catch(function () {
+          // Send it the ordinary way; the page that comes back says what happened.
+          // Other unsaved rows still warn before the page goes.
+          tr.classList.remove("is-dirty");
+          form.submit();
+        });
+    });
+  }
 
   // The new-dataset popup: the same form as /datasets/new, in a <dialog>. Without
   // JavaScript (or if anything fails) the link simply opens the page.

@@ -80,7 +80,7 @@ pub struct MembersQuery {
 /// anyone else gets 404). The total is in `X-Total-Count`.
 #[utoipa::path(get, path = "/organizations/{org}/members/", tag = "Organizations",
     params(("org" = String, Path), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "1 to 1000, default 50"),
-        ("q" = Option<String>, Query, description = "Only members whose username starts with this")),
+        ("q" = Option<String>, Query, description = "Only members whose username or display name (or, for administrators, email) contains this, in any case")),
     responses((status = 200, body = [Member]), (status = 400), (status = 401), (status = 404)),
     security(("api_key" = [])))]
 pub async fn members(
@@ -94,9 +94,13 @@ pub async fn members(
         per_page: query.per_page,
     }
     .paging(DEFAULT_PER_PAGE)?;
-    let (org, prefix) = (path.into_inner(), query.q.clone().unwrap_or_default());
+    let org = path.into_inner();
+    let wanted = uc::FindMembers {
+        text: query.q.clone().unwrap_or_default(),
+        ..Default::default()
+    };
     let view = run(&state, key, move |c, p| {
-        uc::members(c, p, &org, &prefix, paging)
+        uc::members(c, p, &org, wanted, paging)
     })
     .await?;
     let path = format!("/organizations/{}/members/", view.org.username);
@@ -185,8 +189,8 @@ pub async fn change_member(
             default_role,
         };
         write_tx(c, |tx| {
-            let (org, changed) = uc::change_member(tx, p, cmd)?;
-            uc::member(tx, p, &org, &changed.username)
+            let changed = uc::change_member(tx, p, cmd)?;
+            uc::member(tx, p, &changed.org, &changed.now.username)
         })
     })
     .await?;

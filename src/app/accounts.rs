@@ -14,7 +14,7 @@ use crate::domain::names::{
 use crate::domain::roles::OrgAction;
 use crate::domain::roles::OrgRole;
 use crate::models::accounts::{self, Account, Profile};
-use crate::models::datasets::{self, DatasetSummary};
+use crate::models::datasets::{self, DatasetFilter, DatasetSummary};
 use crate::models::orgs::{self, Org};
 use crate::models::{sessions, Page};
 
@@ -213,6 +213,7 @@ pub fn page(
     conn: &mut DbConn,
     viewer: Option<&Principal>,
     name: &str,
+    filter: &DatasetFilter,
     page: i64,
 ) -> Result<AccountPage> {
     let viewer_id = viewer.map(|p| p.user_id);
@@ -224,6 +225,7 @@ pub fn page(
                 (org.id, &org.username),
                 viewer_id,
                 role.is_some_and(|r| r.can(OrgAction::AdministerDatasets)),
+                filter,
                 page,
             )?;
             Ok(match role {
@@ -239,6 +241,7 @@ pub fn page(
                 (account.id, &account.username),
                 viewer_id,
                 is_me,
+                filter,
                 page,
             )?;
             Ok(AccountPage::User(account, list))

@@ -20,7 +20,8 @@ use crate::domain::roles::{DatasetAction, DatasetRole, OrgAction};
 use crate::domain::webhooks::Roles;
 use crate::models::audit::{self, Event, Hook};
 use crate::models::datasets::{
-    self, Collaborator, Dataset, DatasetDetail, DatasetSummary, Listing, NewDataset, OwnerChoice,
+    self, Collaborator, Dataset, DatasetDetail, DatasetFilter, DatasetSummary, Listing, NewDataset,
+    OwnerChoice,
 };
 use crate::models::{accounts, orgs, Page};
 
@@ -533,8 +534,13 @@ pub fn owners(conn: &mut DbConn, p: &Principal) -> Result<Vec<OwnerChoice>> {
 }
 
 /// One page of the datasets the caller works on (the dashboard).
-pub fn dashboard(conn: &mut DbConn, p: &Principal, page: i64) -> Result<Page<DatasetSummary>> {
-    Ok(datasets::list_for_dashboard(conn, p.user_id, page)?)
+pub fn dashboard(
+    conn: &mut DbConn,
+    p: &Principal,
+    filter: &DatasetFilter,
+    page: i64,
+) -> Result<Page<DatasetSummary>> {
+    Ok(datasets::list_for_dashboard(conn, p.user_id, filter, page)?)
 }
 
 /// Which datasets a list of the JSON API holds.

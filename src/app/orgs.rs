@@ -13,10 +13,12 @@ use crate::app::principal::Principal;
 use crate::db::{DbConn, WriteTx};
 use crate::domain::audit::Action;
 use crate::domain::names::{check_email, check_username, MAX_DESCRIPTION, MAX_DISPLAY_NAME};
-use crate::domain::roles::{default_role_label, is_last_admin, DatasetRole, OrgAction, OrgRole};
+use crate::domain::roles::{
+    default_role_label, is_last_admin, DatasetRole, OrgAction, OrgRole, RoleFilter,
+};
 use crate::domain::webhooks::Roles;
 use crate::models::audit::{self, AuditRow, Event, Hook};
-use crate::models::orgs::{self, Member, Membership, Org, UserOrg};
+use crate::models::orgs::{self, Member, MemberFilter, Membership, Org, UserOrg};
 use crate::models::{accounts, Page};
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -295,14 +297,45 @@ impl ChangeMember {
     }
 }
 
+/// A member's roles before and after a change.
+#[derive(Debug, Clone)]
+pub struct MemberChanged {
+    pub org: String,
+    pub before: Membership,
+    pub now: Membership,
+}
+
+impl MemberChanged {
+    /// What changed, in a line: "user15000: Labeler → Reviewer", "bob: Member → Administrator,
+    /// None (do not add) → Viewer", or "bob: nothing changed".
+    pub fn summary(&self) -> String {
+        let (b, n) = (&self.before, &self.now);
+        let mut parts = Vec::new();
+        if b.role != n.role {
+            parts.push(format!("{} → {}", b.role.label(), n.role.label()));
+        }
+        if b.default_role != n.default_role {
+            parts.push(format!(
+                "{} → {}",
+                default_role_label(b.default_role),
+                default_role_label(n.default_role)
+            ));
+        }
+        if parts.is_empty() {
+            format!("{}: nothing changed", n.username)
+        } else {
+            format!("{}: {}", n.username, parts.join(", "))
+        }
+    }
+}
+
 /// Changes a member's roles (administrators); the last administrator cannot be demoted.
-/// One audit event per role that changed. Returns the organization's name and the member
-/// as they are now.
+/// One audit event per role that changed. Returns the member before and after.
 pub fn change_member(
     tx: &mut WriteTx<'_>,
     p: &Principal,
     cmd: ChangeMember,
-) -> Result<(String, Membership)> {
+) -> Result<MemberChanged> {
     let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
     let target = orgs::member_by_name(tx, org.id, &cmd.member)?.ok_or(DomainError::NotFound)?;
     let role = cmd.role.unwrap_or(target.role);
@@ -316,7 +349,11 @@ pub fn change_member(
         ..target.clone()
     };
     if target.role == role && target.default_role == default_role {
-        return Ok((org.username, now));
+        return Ok(MemberChanged {
+            org: org.username,
+            before: target,
+            now,
+        });
     }
     orgs::set_member_roles(tx, org.id, target.user_id, role, default_role)?;
     let hook = roles_change(
@@ -349,7 +386,11 @@ pub fn change_member(
         let action = Action::MemberDefaultRoleChanged;
         record_with(tx, org.id, p, action, Some(&target.username), details, hook)?;
     }
-    Ok((org.username, now))
+    Ok(MemberChanged {
+        org: org.username,
+        before: target,
+        now,
+    })
 }
 
 /// A membership that ended.
@@ -456,9 +497,8 @@ pub fn settings(conn: &mut DbConn, p: &Principal, name: &str) -> Result<(Org, Or
     find(conn, p, name, OrgAction::Manage)
 }
 
-/// A page of an organization's members, optionally those whose name starts with `prefix`,
-/// and whether the caller may see their default dataset roles (administrators only, as on
-/// the Members subtab).
+/// A page of an organization's members, those the filter selects, and whether the caller
+/// may see their default dataset roles (administrators only, as on the Members subtab).
 pub struct MembersView {
     pub org: Org,
     pub role: OrgRole,
@@ -477,19 +517,52 @@ impl MembersView {
     }
 }
 
+/// Who a member list shows: a part of a name (or, for administrators, of an email) and a role.
+#[derive(Clone, Debug, Default)]
+pub struct FindMembers {
+    pub text: String,
+    pub role: RoleFilter,
+}
+
+/// The most characters of a search that count (a display name is at most 100).
+pub const MAX_SEARCH: usize = 100;
+
+/// A search as typed, trimmed, without control characters, at most [`MAX_SEARCH`] characters.
+pub fn search_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SEARCH)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 fn members_for(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
     action: OrgAction,
-    prefix: &str,
+    wanted: FindMembers,
     paging: Paging,
 ) -> Result<MembersView> {
     let (org, role) = find(conn, p, name, action)?;
-    let members = orgs::members(conn, &org, prefix, paging.page, paging.per_page)?;
-    let manages = role.can(OrgAction::Manage);
+    // Emails and default dataset roles are for administrators' eyes: a member's filter by
+    // either is refused, as is the search of emails.
+    let admin = role.can(OrgAction::Manage);
+    if wanted.role.is_by_default_role() && !admin {
+        return Err(DomainError::Forbidden(Denied::OrgRole {
+            org: org.username,
+            action: OrgAction::Manage,
+        }));
+    }
+    let filter = MemberFilter {
+        text: search_text(&wanted.text),
+        emails: admin,
+        role: wanted.role,
+    };
+    let members = orgs::members(conn, &org, &filter, paging.page, paging.per_page)?;
     // From the organization's row (kept by a trigger): no count of its own.
-    let admins = if manages && action == OrgAction::Manage {
+    let admins = if admin && action == OrgAction::Manage {
         org.admin_count
     } else {
         0
@@ -498,7 +571,7 @@ fn members_for(
         org,
         role,
         members,
-        shows_default_roles: manages,
+        shows_default_roles: admin,
         admins,
     })
 }
@@ -508,10 +581,10 @@ pub fn members(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
-    prefix: &str,
+    wanted: FindMembers,
     paging: Paging,
 ) -> Result<MembersView> {
-    members_for(conn, p, name, OrgAction::View, prefix, paging)
+    members_for(conn, p, name, OrgAction::View, wanted, paging)
 }
 
 /// The Members subtab, where roles are managed (administrators).
@@ -519,10 +592,10 @@ pub fn managed_members(
     conn: &mut DbConn,
     p: &Principal,
     name: &str,
-    prefix: &str,
+    wanted: FindMembers,
     paging: Paging,
 ) -> Result<MembersView> {
-    members_for(conn, p, name, OrgAction::Manage, prefix, paging)
+    members_for(conn, p, name, OrgAction::Manage, wanted, paging)
 }
 
 /// One member (members of the organization may see it), and whether the caller may see
@@ -577,4 +650,244 @@ pub fn remove_preview(
     let target = orgs::member_by_name(conn, org.id, member)?.ok_or(DomainError::NotFound)?;
     let last = is_last_admin(target.role, orgs::admin_count(conn, org.id)?);
     Ok((org.username, target.username, last))
+}
+
+/// Every member, for "Export as CSV" (administrators): the organization's name and the rows.
+pub fn export_members(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+) -> Result<(String, Vec<orgs::ExportedMember>)> {
+    let (org, _) = find(conn, p, name, OrgAction::Manage)?;
+    let rows = orgs::export_members(conn, org.id)?;
+    Ok((org.username, rows))
+}
+
+/// The members as CSV (RFC 4180, CRLF): username, display name, organization role, default
+/// dataset role, joined (UTC). A field that a spreadsheet would read as a formula (starting
+/// with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+pub fn members_csv(rows: &[orgs::ExportedMember]) -> String {
+    fn field(out: &mut String, value: &str) {
+        let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{value}")
+        } else {
+            value.to_string()
+        };
+        if guarded.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&guarded.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&guarded);
+        }
+    }
+    let mut out =
+        String::from("username,display_name,organization_role,default_dataset_role,joined\r\n");
+    for m in rows {
+        field(&mut out, &m.username);
+        out.push(',');
+        field(&mut out, &m.display_name);
+        out.push(',');
+        out.push_str(m.role.as_str());
+        out.push(',');
+        out.push_str(crate::domain::roles::default_role_value(m.default_role));
+        out.push(',');
+        out.push_str(&m.joined.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+// ---- Bulk changes ----
+
+/// The most members one bulk change takes (two pages of the Members subtab).
+pub const MAX_BULK: usize = 100;
+
+/// What a bulk change does to every selected member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkChange {
+    Role(OrgRole),
+    DefaultRole(Option<DatasetRole>),
+    Remove,
+}
+
+impl BulkChange {
+    /// `role-admin`, `role-member`, `default-labeler`, `default-none`, `remove`.
+    pub fn parse(s: &str) -> Option<BulkChange> {
+        if s == "remove" {
+            return Some(BulkChange::Remove);
+        }
+        if let Some(r) = s.strip_prefix("role-") {
+            return OrgRole::parse(r).map(BulkChange::Role);
+        }
+        s.strip_prefix("default-")
+            .and_then(crate::domain::roles::parse_default_role)
+            .map(BulkChange::DefaultRole)
+    }
+
+    pub fn value(self) -> String {
+        match self {
+            BulkChange::Role(r) => format!("role-{}", r.as_str()),
+            BulkChange::DefaultRole(d) => {
+                format!("default-{}", crate::domain::roles::default_role_value(d))
+            }
+            BulkChange::Remove => "remove".into(),
+        }
+    }
+
+    /// "Make Administrator", "Set default dataset role to Reviewer", "Remove from the
+    /// organization".
+    pub fn label(self) -> String {
+        match self {
+            BulkChange::Role(r) => format!("Make {}", r.label()),
+            BulkChange::DefaultRole(d) => {
+                format!("Set default dataset role to {}", default_role_label(d))
+            }
+            BulkChange::Remove => "Remove from the organization".into(),
+        }
+    }
+
+    /// Every bulk change, in the order of the menu.
+    pub fn choices() -> Vec<BulkChange> {
+        let mut v: Vec<BulkChange> = OrgRole::ALL
+            .iter()
+            .rev()
+            .map(|r| BulkChange::Role(*r))
+            .collect();
+        v.extend(
+            crate::domain::roles::default_role_choices()
+                .into_iter()
+                .map(BulkChange::DefaultRole),
+        );
+        v.push(BulkChange::Remove);
+        v
+    }
+}
+
+/// "Change the selected members".
+#[derive(Clone, Debug)]
+pub struct BulkMembers {
+    pub org: String,
+    pub members: Vec<String>,
+    pub change: BulkChange,
+}
+
+/// What a bulk change does (the confirmation page) or did: the members it changes, those
+/// it leaves as they are (they already have the role) and the names that are no members.
+#[derive(Clone, Debug)]
+pub struct BulkPlan {
+    pub org: String,
+    pub change: BulkChange,
+    pub changes: Vec<Membership>,
+    pub unchanged: Vec<String>,
+    pub unknown: Vec<String>,
+}
+
+fn bulk_plan(conn: &mut DbConn, org: &Org, cmd: &BulkMembers) -> Result<BulkPlan> {
+    let mut names: Vec<String> = Vec::new();
+    for n in &cmd.members {
+        let n = n.trim();
+        if !n.is_empty() && !names.iter().any(|m| m.eq_ignore_ascii_case(n)) {
+            names.push(n.to_string());
+        }
+    }
+    let mut errors = FieldErrors::default();
+    if names.is_empty() {
+        errors.add("members", "Select at least one member.");
+    } else if names.len() > MAX_BULK {
+        errors.add(
+            "members",
+            format!("Select at most {MAX_BULK} members at once."),
+        );
+    }
+    errors.into_result(())?;
+    let plausible: Vec<String> = names
+        .iter()
+        .filter(|n| crate::models::plausible_name(n))
+        .cloned()
+        .collect();
+    let found = orgs::members_by_names(conn, org.id, &plausible)?;
+    let unknown = names
+        .iter()
+        .filter(|n| !found.iter().any(|m| m.username.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    let (mut changes, mut unchanged) = (Vec::new(), Vec::new());
+    for m in found {
+        let same = match cmd.change {
+            BulkChange::Role(r) => m.role == r,
+            BulkChange::DefaultRole(d) => m.default_role == d,
+            BulkChange::Remove => false,
+        };
+        if same {
+            unchanged.push(m.username);
+        } else {
+            changes.push(m);
+        }
+    }
+    // SPEC 4.1 over the whole selection: demoting or removing every administrator is refused.
+    let losing = changes.iter().filter(|m| m.role.is_admin()).count() as i64;
+    let takes_admin = matches!(cmd.change, BulkChange::Role(r) if !r.is_admin())
+        || cmd.change == BulkChange::Remove;
+    if takes_admin && losing > 0 && orgs::admin_count(conn, org.id)? - losing < 1 {
+        return Err(DomainError::LastAdmin {
+            org: org.username.clone(),
+        });
+    }
+    Ok(BulkPlan {
+        org: org.username.clone(),
+        change: cmd.change,
+        changes,
+        unchanged,
+        unknown,
+    })
+}
+
+/// The confirmation of a bulk change: what it would do (administrators).
+pub fn bulk_preview(conn: &mut DbConn, p: &Principal, cmd: &BulkMembers) -> Result<BulkPlan> {
+    let (org, _) = find(conn, p, &cmd.org, OrgAction::Manage)?;
+    bulk_plan(conn, &org, cmd)
+}
+
+/// Applies a bulk change in the caller's one transaction under the organization's lock: the
+/// rules of the single changes (never the last administrator), all or nothing, one audit
+/// event per member changed. Returns what it did.
+pub fn bulk_apply(tx: &mut WriteTx<'_>, p: &Principal, cmd: BulkMembers) -> Result<BulkPlan> {
+    let (org, _) = lock_for(tx, p, &cmd.org, OrgAction::Manage)?;
+    let plan = bulk_plan(tx, &org, &cmd)?;
+    let ids: Vec<i32> = plan.changes.iter().map(|m| m.user_id).collect();
+    if ids.is_empty() {
+        return Ok(plan);
+    }
+    match cmd.change {
+        BulkChange::Role(r) => {
+            orgs::set_role_of(tx, org.id, &ids, r)?;
+        }
+        BulkChange::DefaultRole(d) => {
+            orgs::set_default_role_of(tx, org.id, &ids, d)?;
+        }
+        BulkChange::Remove => orgs::delete_memberships(tx, org.id, &ids)?,
+    }
+    // One event per member (at most MAX_BULK), as the single changes write them.
+    for m in &plan.changes {
+        let (action, details) = match cmd.change {
+            BulkChange::Role(r) => (
+                Action::MemberRoleChanged,
+                format!("from {} to {}", m.role.label(), r.label()),
+            ),
+            BulkChange::DefaultRole(d) => (
+                Action::MemberDefaultRoleChanged,
+                format!(
+                    "from {} to {}",
+                    default_role_label(m.default_role),
+                    default_role_label(d)
+                ),
+            ),
+            BulkChange::Remove if m.user_id == p.user_id => (Action::MemberLeft, String::new()),
+            BulkChange::Remove => (Action::MemberRemoved, String::new()),
+        };
+        let subject = (action != Action::MemberLeft).then_some(m.username.as_str());
+        record(tx, org.id, p, action, subject, details)?;
+    }
+    Ok(plan)
 }

@@ -93,6 +93,31 @@ pub fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
+/// The key that orders names naturally (`dataset-2` before `dataset-10`): the lower-cased
+/// name with every run of digits written as its length in two digits, then the digits without
+/// leading zeros (`dataset-10` becomes `dataset-0210`). Compared as bytes, shorter numbers
+/// come first, and numbers of one length compare digit by digit.
+pub fn natural_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let mut out = String::with_capacity(lower.len() + 8);
+    let mut chars = lower.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::from(c);
+        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            chars.next();
+        }
+        let trimmed = digits.trim_start_matches('0');
+        let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+        out.push_str(&format!("{:02}{trimmed}", trimmed.len().min(99)));
+    }
+    out
+}
+
 /// The look-up key of an email: emails compare without case.
 pub fn email_key(email: &str) -> String {
     email.to_lowercase()
@@ -209,5 +234,44 @@ mod tests {
         assert!(clean_text("a\u{202E}b", 5).is_err());
         assert!(clean_text("a\u{7}b", 5).is_err());
         assert_eq!(clean_text("a\nb", 5).as_deref(), Ok("a\nb"));
+    }
+}
+
+#[cfg(test)]
+mod natural_order_tests {
+    use super::natural_key;
+
+    #[test]
+    fn numbers_in_names_sort_by_value() {
+        let mut names = vec![
+            "dataset-10",
+            "dataset-2",
+            "Dataset-1",
+            "dataset-10001",
+            "dataset-1001",
+            "alpha",
+            "dataset-02",
+            "b7c",
+            "b7b",
+            "b10a",
+        ];
+        names.sort_by_key(|n| (natural_key(n), n.to_string()));
+        assert_eq!(
+            names,
+            [
+                "alpha",
+                "b7b",
+                "b7c",
+                "b10a",
+                "Dataset-1",
+                "dataset-02",
+                "dataset-2",
+                "dataset-10",
+                "dataset-1001",
+                "dataset-10001"
+            ]
+        );
+        assert_eq!(natural_key("dataset-10"), "dataset-0210");
+        assert_eq!(natural_key("x000"), "x010");
     }
 }

@@ -174,6 +174,63 @@ pub fn default_role_choices() -> Vec<Option<DatasetRole>> {
     v
 }
 
+/// Which members a member list shows: everyone, those with one organization role, or those
+/// with one default dataset role ("None" included). In a URL: `admin`, `member`,
+/// `default-labeler`, `default-none`, ...
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoleFilter {
+    #[default]
+    Any,
+    Org(OrgRole),
+    Default(Option<DatasetRole>),
+}
+
+impl RoleFilter {
+    /// The filter named `s` in a URL (`""` is every member); `None` for an unknown name.
+    pub fn parse(s: &str) -> Option<RoleFilter> {
+        if s.is_empty() || s == "any" {
+            return Some(RoleFilter::Any);
+        }
+        if let Some(d) = s.strip_prefix("default-") {
+            return parse_default_role(d).map(RoleFilter::Default);
+        }
+        OrgRole::parse(s).map(RoleFilter::Org)
+    }
+
+    pub fn value(self) -> String {
+        match self {
+            RoleFilter::Any => String::new(),
+            RoleFilter::Org(r) => r.as_str().to_string(),
+            RoleFilter::Default(d) => format!("default-{}", default_role_value(d)),
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            RoleFilter::Any => "Everyone".into(),
+            RoleFilter::Org(OrgRole::Admin) => "Administrators".into(),
+            RoleFilter::Org(OrgRole::Member) => "Members".into(),
+            RoleFilter::Default(d) => format!("Default dataset role: {}", default_role_label(d)),
+        }
+    }
+
+    /// Whether it selects by default dataset role, which only administrators see.
+    pub fn is_by_default_role(self) -> bool {
+        matches!(self, RoleFilter::Default(_))
+    }
+
+    /// Every filter, in the order of the filter menu.
+    pub fn choices() -> Vec<RoleFilter> {
+        let mut v = vec![
+            RoleFilter::Any,
+            RoleFilter::Org(OrgRole::Admin),
+            RoleFilter::Org(OrgRole::Member),
+        ];
+        v.extend(default_role_choices().into_iter().map(RoleFilter::Default));
+        v
+    }
+}
+
 impl fmt::Display for OrgRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())

@@ -36,6 +36,30 @@ pub fn token(session: &Session) -> String {
     }
 }
 
+/// The token as a page carries it: masked afresh for every page (a random pad, then the token
+/// XOR the pad, in hex), so that a compressed page never repeats the secret next to text
+/// an attacker chose (BREACH). [`unmask`] gives the token back.
+pub fn masked(token: &str) -> String {
+    use rand::RngCore;
+    let secret = token.as_bytes();
+    let mut pad = vec![0u8; secret.len()];
+    rand::rng().fill_bytes(&mut pad);
+    let mixed: Vec<u8> = secret.iter().zip(&pad).map(|(t, p)| t ^ p).collect();
+    format!("{}{}", hex::encode(&pad), hex::encode(mixed))
+}
+
+/// The token inside a masked one; an unmasked token (a client that read it from elsewhere)
+/// is taken as it is.
+pub fn unmask(sent: &str) -> String {
+    let bytes = match hex::decode(sent) {
+        Ok(b) if !b.is_empty() && b.len() % 2 == 0 => b,
+        _ => return sent.to_string(),
+    };
+    let (pad, mixed) = bytes.split_at(bytes.len() / 2);
+    let token: Vec<u8> = pad.iter().zip(mixed).map(|(p, m)| p ^ m).collect();
+    String::from_utf8(token).unwrap_or_else(|_| sent.to_string())
+}
+
 /// Replaces the token (at login).
 pub fn rotate(session: &Session) -> Result<(), HtmlError> {
     session
@@ -173,7 +197,7 @@ async fn check(req: &mut ServiceRequest) -> Result<(), HtmlError> {
         ));
     }
     let body = read_body(req).await?;
-    let sent = form_token(&body)?;
+    let sent = form_token(&body)?.map(|t| unmask(&t));
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
     let valid = matches!((&sent, &expected), (Some(s), Some(e)) if constant_time_eq(s.as_bytes(), e.as_bytes()));
     if !valid {

@@ -7,7 +7,7 @@ use askama::Template;
 use crate::app::{datasets, invitations, Principal};
 use crate::html::error::HtmlError;
 use crate::html::layout::{ok, Layout};
-use crate::html::{ListQuery, State};
+use crate::html::{DatasetList, DatasetQuery, State};
 use crate::models::datasets::DatasetSummary;
 use crate::models::invitations::Received;
 use crate::models::Page;
@@ -19,6 +19,7 @@ struct HomePage {
     datasets: Page<DatasetSummary>,
     invitations: Vec<Received>,
     back: &'static str,
+    list: DatasetList,
 }
 
 /// `GET /`: what Colabel is for visitors (no database work), the dashboard for users.
@@ -26,7 +27,7 @@ pub async fn home(
     state: State,
     session: Session,
     user: Option<Principal>,
-    query: web::Query<ListQuery>,
+    query: web::Query<DatasetQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let Some(user) = user else {
         return ok(&HomePage {
@@ -34,13 +35,14 @@ pub async fn home(
             datasets: Page::empty(),
             invitations: Vec::new(),
             back: "/",
+            list: query.list(),
         });
     };
-    let (p, page) = (user.clone(), query.page());
+    let (p, page, filter) = (user.clone(), query.page(), query.filter()?);
     let (datasets, invitations) = state
         .run(move |c| {
             Ok((
-                datasets::dashboard(c, &p, page)?,
+                datasets::dashboard(c, &p, &filter, page)?,
                 invitations::received(c, &p)?,
             ))
         })
@@ -50,6 +52,7 @@ pub async fn home(
         datasets,
         invitations,
         back: "/",
+        list: query.list(),
     })
 }
 

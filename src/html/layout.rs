@@ -121,7 +121,7 @@ impl Layout {
 
     /// The session's CSRF token, made when a page first shows a form.
     pub fn csrf(&self) -> String {
-        crate::html::csrf::token(&self.session)
+        crate::html::csrf::masked(&crate::html::csrf::token(&self.session))
     }
 
     pub fn asset(&self, name: &str) -> String {
@@ -251,5 +251,80 @@ mod tests {
         assert_eq!(local_path(Some("/\\evil.example")), "/");
         assert_eq!(local_path(Some("https://evil.example")), "/");
         assert_eq!(local_path(None), "/");
+    }
+}
+
+/// `n` with a comma between thousands: `10,000`.
+pub fn thousands(n: &i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if *n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The page numbers a pager links to around `page` of `pages`: the first, the last and two
+/// on each side of the current one; `None` stands for a gap ("…").
+pub fn page_numbers(page: &i64, pages: &i64) -> Vec<Option<i64>> {
+    let (page, pages) = (*page, *pages);
+    let mut out = Vec::new();
+    let mut last = 0;
+    for n in 1..=pages {
+        if n == 1 || n == pages || (n - page).abs() <= 2 {
+            if n > last + 1 {
+                out.push(None);
+            }
+            out.push(Some(n));
+            last = n;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod pager_tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(&0), "0");
+        assert_eq!(thousands(&999), "999");
+        assert_eq!(thousands(&1000), "1,000");
+        assert_eq!(thousands(&10000), "10,000");
+        assert_eq!(thousands(&1234567), "1,234,567");
+        assert_eq!(thousands(&-1200), "-1,200");
+    }
+
+    #[test]
+    fn pagers_show_the_ends_and_the_neighbours() {
+        assert_eq!(page_numbers(&1, &1), vec![Some(1)]);
+        assert_eq!(page_numbers(&1, &3), vec![Some(1), Some(2), Some(3)]);
+        assert_eq!(
+            page_numbers(&100, &200),
+            vec![
+                Some(1),
+                None,
+                Some(98),
+                Some(99),
+                Some(100),
+                Some(101),
+                Some(102),
+                None,
+                Some(200)
+            ]
+        );
+        assert_eq!(
+            page_numbers(&4, &5),
+            vec![Some(1), Some(2), Some(3), Some(4), Some(5)]
+        );
+        // Past the end: the ends only.
+        assert_eq!(page_numbers(&999, &200), vec![Some(1), None, Some(200)]);
     }
 }

@@ -211,3 +211,190 @@ impl ListQuery {
         }
     }
 }
+
+/// `?page=N&q=TEXT&role=FILTER` of the member lists.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct MemberQuery {
+    page: Option<i64>,
+    q: Option<String>,
+    role: Option<String>,
+    /// A row to mark (issue 16's `?highlight=`).
+    highlight: Option<String>,
+}
+
+impl MemberQuery {
+    pub fn new(page: i64, q: &str, role: crate::domain::roles::RoleFilter) -> Self {
+        MemberQuery {
+            page: Some(page),
+            q: Some(q.to_string()),
+            role: Some(role.value()),
+            highlight: None,
+        }
+    }
+
+    /// The name of the row to mark (a username; anything else marks nothing).
+    pub fn highlight(&self) -> String {
+        self.highlight
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .take(39)
+            .collect()
+    }
+
+    pub fn page(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 1_000_000)
+    }
+
+    pub fn search(&self) -> String {
+        crate::app::orgs::search_text(self.q.as_deref().unwrap_or(""))
+    }
+
+    /// The role filter; an unknown one is a bad request.
+    pub fn role(&self) -> Result<crate::domain::roles::RoleFilter, error::HtmlError> {
+        crate::domain::roles::RoleFilter::parse(self.role.as_deref().unwrap_or("").trim())
+            .ok_or_else(|| error::HtmlError::bad_request("Unknown role filter."))
+    }
+
+    pub fn find(&self) -> Result<crate::app::orgs::FindMembers, error::HtmlError> {
+        Ok(crate::app::orgs::FindMembers {
+            text: self.search(),
+            role: self.role()?,
+        })
+    }
+
+    /// What the pager appends after `page=N`: the search and the filter.
+    pub fn pager_suffix(&self) -> String {
+        let mut s = String::new();
+        let q = self.search();
+        if !q.is_empty() {
+            s.push_str("&q=");
+            s.push_str(&layout::url_encode(&q));
+        }
+        if let Ok(role) = self.role() {
+            let v = role.value();
+            if !v.is_empty() {
+                s.push_str("&role=");
+                s.push_str(&v);
+            }
+        }
+        s
+    }
+
+    /// The query string of this very page (`?page=N&...`), to come back to after a change.
+    pub fn back(&self) -> String {
+        let suffix = self.pager_suffix();
+        let query = if self.page() > 1 {
+            format!("page={}{suffix}", self.page())
+        } else {
+            suffix.trim_start_matches('&').to_string()
+        };
+        if query.is_empty() {
+            query
+        } else {
+            format!("?{query}")
+        }
+    }
+}
+
+/// `?page=N&q=TEXT&sort=name|newest&visibility=public|private` of the lists of datasets.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DatasetQuery {
+    page: Option<i64>,
+    q: Option<String>,
+    sort: Option<String>,
+    visibility: Option<String>,
+}
+
+/// What a list of datasets shows above and below itself: the search, the order, the
+/// visibility filter, the count and the pager's query.
+#[derive(Debug, Clone)]
+pub struct DatasetList {
+    pub q: String,
+    pub sort: &'static str,
+    pub visibility: &'static str,
+    pub pager_suffix: String,
+}
+
+impl DatasetList {
+    /// "1,234 datasets", "1 public dataset matching “cars”".
+    pub fn summary(&self, total: &i64) -> String {
+        let n = layout::thousands(total);
+        let kind = match self.visibility {
+            "public" => "public ",
+            "private" => "private ",
+            _ => "",
+        };
+        let noun = if *total == 1 { "dataset" } else { "datasets" };
+        let mut s = format!("{n} {kind}{noun}");
+        if !self.q.is_empty() {
+            s.push_str(&format!(" matching “{}”", self.q));
+        }
+        s
+    }
+
+    pub fn is_filtered(&self) -> bool {
+        !self.q.is_empty() || !self.visibility.is_empty() || self.sort != "name"
+    }
+}
+
+impl DatasetQuery {
+    pub fn page(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 1_000_000)
+    }
+
+    /// The filter; an unknown order or visibility is a bad request.
+    pub fn filter(&self) -> Result<crate::models::datasets::DatasetFilter, error::HtmlError> {
+        use crate::models::datasets::{DatasetFilter, DatasetSort, Visibility};
+        let sort = match self.sort.as_deref().unwrap_or("").trim() {
+            "" | "name" => DatasetSort::Name,
+            "newest" => DatasetSort::Newest,
+            _ => return Err(error::HtmlError::bad_request("Unknown order.")),
+        };
+        let visibility = match self.visibility.as_deref().unwrap_or("").trim() {
+            "" | "any" => Visibility::Any,
+            "public" => Visibility::Public,
+            "private" => Visibility::Private,
+            _ => return Err(error::HtmlError::bad_request("Unknown visibility.")),
+        };
+        Ok(DatasetFilter {
+            text: crate::app::orgs::search_text(self.q.as_deref().unwrap_or("")),
+            visibility,
+            sort,
+        })
+    }
+
+    /// What the page shows of its filter (after [`DatasetQuery::filter`] accepted it).
+    pub fn list(&self) -> DatasetList {
+        use crate::models::datasets::{DatasetSort, Visibility};
+        let filter = self.filter().unwrap_or_default();
+        let sort = match filter.sort {
+            DatasetSort::Name => "name",
+            DatasetSort::Newest => "newest",
+        };
+        let visibility = match filter.visibility {
+            Visibility::Any => "",
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        };
+        let mut suffix = String::new();
+        if !filter.text.is_empty() {
+            suffix.push_str("&q=");
+            suffix.push_str(&layout::url_encode(&filter.text));
+        }
+        if sort != "name" {
+            suffix.push_str("&sort=");
+            suffix.push_str(sort);
+        }
+        if !visibility.is_empty() {
+            suffix.push_str("&visibility=");
+            suffix.push_str(visibility);
+        }
+        DatasetList {
+            q: filter.text,
+            sort,
+            visibility,
+            pager_suffix: suffix,
+        }
+    }
+}

@@ -2,26 +2,27 @@
 //! log, and leaving from the user's own settings.
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::app::invitations::{self as inv_uc, EmailState, Invite, ManageInvitation, Pending};
 use crate::app::orgs::{
-    self as uc, AddMember, ChangeMember, CreateOrg, DeleteOrg, Leave, Paging, RemoveMember,
-    SetMemberPolicy, UpdateOrgSettings,
+    self as uc, AddMember, BulkChange, ChangeMember, CreateOrg, DeleteOrg, FindMembers, Leave,
+    Paging, RemoveMember, SetMemberPolicy, UpdateOrgSettings,
 };
 use crate::app::{Conflict, DomainError, FieldErrors, Principal};
 use crate::db::write_tx;
 use crate::domain::roles::{
-    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgRole,
+    default_role_choices, default_role_label, parse_default_role, DatasetRole, OrgRole, RoleFilter,
     DEFAULT_FOR_NEW_MEMBERS,
 };
 use crate::html::error::HtmlError;
 use crate::html::layout::{
     flash_error, flash_marking, flash_success, form_errors, invalid, ok, redirect, Layout,
 };
-use crate::html::{ListQuery, State};
+use crate::html::{ListQuery, MemberQuery, State};
 use crate::models::audit::AuditRow;
 use crate::models::datasets::DatasetSummary;
 use crate::models::invitations::Received;
@@ -112,6 +113,7 @@ pub(crate) struct OrgPage {
     pub role: OrgRole,
     pub tab: &'static str,
     pub datasets: Page<DatasetSummary>,
+    pub list: crate::html::DatasetList,
 }
 
 #[derive(Template)]
@@ -122,25 +124,56 @@ struct MembersPage {
     role: OrgRole,
     tab: &'static str,
     members: Page<Member>,
+    list: MemberList,
+}
+
+/// The search, the role filter and the pager of a member list.
+pub(crate) struct MemberList {
     q: String,
+    filter: RoleFilter,
+    /// The filters the caller may use (by default dataset role: administrators only).
+    filters: Vec<RoleFilter>,
     pager_suffix: String,
 }
 
-/// A page of an organization's members (the Members tab), with the menu.
-async fn members_data(
-    state: &State,
-    user: &Principal,
-    name: String,
-    query: &ListQuery,
-) -> Result<(Org, OrgRole, Page<Member>, Nav), HtmlError> {
-    let (p, page, q) = (user.clone(), query.page(), query.search());
-    Ok(state
-        .run(move |c| {
-            let view = uc::members(c, &p, &name, &q, Paging::html(page))?;
-            Ok((view.org, view.role, view.members))
-        })
-        .await
-        .map(|(org, role, members)| (org, role, members, state.nav()))?)
+impl MemberList {
+    fn new(query: &MemberQuery, filter: RoleFilter, admin: bool) -> Self {
+        MemberList {
+            q: query.search(),
+            filter,
+            filters: RoleFilter::choices()
+                .into_iter()
+                .filter(|f| admin || !f.is_by_default_role())
+                .collect(),
+            pager_suffix: query.pager_suffix(),
+        }
+    }
+
+    /// "10,000 members", "1 administrator", "3 members matching “ann”".
+    fn summary(&self, total: &i64) -> String {
+        let n = crate::html::layout::thousands(total);
+        let noun = match (self.filter, *total == 1) {
+            (RoleFilter::Org(OrgRole::Admin), true) => "administrator",
+            (RoleFilter::Org(OrgRole::Admin), false) => "administrators",
+            (_, true) => "member",
+            (_, false) => "members",
+        };
+        let mut s = format!("{n} {noun}");
+        if let RoleFilter::Default(d) = self.filter {
+            s.push_str(&format!(
+                " with default dataset role {}",
+                default_role_label(d)
+            ));
+        }
+        if !self.q.is_empty() {
+            s.push_str(&format!(" matching “{}”", self.q));
+        }
+        s
+    }
+
+    fn is_filtered(&self) -> bool {
+        !self.q.is_empty() || self.filter != RoleFilter::Any
+    }
 }
 
 pub async fn members(
@@ -148,22 +181,26 @@ pub async fn members(
     session: Session,
     user: Principal,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<MemberQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (org, role, members, nav) = members_data(&state, &user, path.into_inner(), &query).await?;
+    let (p, name, page, wanted) = (user.clone(), path.into_inner(), query.page(), query.find()?);
+    let filter = wanted.role;
+    let view = state
+        .run(move |c| uc::members(c, &p, &name, wanted, Paging::html(page)))
+        .await?;
+    let list = MemberList::new(&query, filter, view.shows_default_roles);
     ok(&MembersPage {
         ctx: Layout::new(
             &session,
             Some(&user),
-            nav,
-            format!("Members · {}", org.username),
+            state.nav(),
+            format!("Members · {}", view.org.username),
         ),
-        org,
-        role,
+        org: view.org,
+        role: view.role,
         tab: "members",
-        members,
-        q: query.search(),
-        pager_suffix: query.pager_suffix(),
+        members: view.members,
+        list,
     })
 }
 
@@ -342,8 +379,7 @@ struct ManageMembersPage {
     subtab: &'static str,
     members: Page<Member>,
     invitations: Vec<Pending>,
-    q: String,
-    pager_suffix: String,
+    list: MemberList,
     forms: MemberForms,
     org_roles: &'static [OrgRole],
     default_roles: Vec<Option<DatasetRole>>,
@@ -352,6 +388,7 @@ struct ManageMembersPage {
     admins: i64,
     /// The member added or changed just now, marked in the list (`?highlight=`).
     highlight: String,
+    bulk_changes: Vec<BulkChange>,
 }
 
 /// What the two forms of the Members subtab hold: "Invite" and "Add member" (their input
@@ -408,10 +445,10 @@ fn manage_data(
     c: &mut crate::db::DbConn,
     p: &Principal,
     name: &str,
-    q: &str,
+    wanted: FindMembers,
     page: i64,
 ) -> Result<ManageData, DomainError> {
-    let view = uc::managed_members(c, p, name, q, Paging::html(page))?;
+    let view = uc::managed_members(c, p, name, wanted, Paging::html(page))?;
     let (org, role, members, admins) = (view.org, view.role, view.members, view.admins);
     let invitations = crate::app::invitations::pending(c, &org)?;
     Ok((org, role, members, invitations, admins))
@@ -422,7 +459,7 @@ fn manage_members_page(
     user: &Principal,
     nav: Nav,
     (org, role, members, invitations, admins): ManageData,
-    query: &ListQuery,
+    query: &MemberQuery,
     forms: MemberForms,
 ) -> ManageMembersPage {
     // Not the Members tab's title: this is the subtab of Settings.
@@ -445,14 +482,14 @@ fn manage_members_page(
         subtab: "members",
         members,
         invitations,
-        q: query.search(),
-        pager_suffix: query.pager_suffix(),
+        list: MemberList::new(query, query.role().unwrap_or_default(), true),
         forms,
         org_roles: OrgRole::ALL,
         default_roles: default_role_choices(),
         me: user.user_id,
         admins,
         highlight,
+        bulk_changes: BulkChange::choices(),
     }
 }
 
@@ -461,16 +498,11 @@ pub async fn manage_members(
     session: Session,
     user: Principal,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<MemberQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (p, name, page, q) = (
-        user.clone(),
-        path.into_inner(),
-        query.page(),
-        query.search(),
-    );
+    let (p, name, page, wanted) = (user.clone(), path.into_inner(), query.page(), query.find()?);
     let data = state
-        .run(move |c| manage_data(c, &p, &name, &q, page))
+        .run(move |c| manage_data(c, &p, &name, wanted, page))
         .await?;
     ok(&manage_members_page(
         &session,
@@ -533,7 +565,10 @@ pub async fn add_member(
                         )
                         .then(|| ("username", e.message()))
                     })?;
-                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
+                    Ok(Err((
+                        manage_data(c, &p, &name, FindMembers::default(), 1)?,
+                        errors,
+                    )))
                 }
             },
         )
@@ -558,7 +593,7 @@ pub async fn add_member(
             &user,
             state.nav(),
             data,
-            &ListQuery::default(),
+            &MemberQuery::default(),
             MemberForms {
                 add_username: username,
                 add_role: role,
@@ -614,7 +649,10 @@ pub async fn invite(
                         )
                         .then(|| ("invitee", e.message()))
                     })?;
-                    Ok(Err((manage_data(c, &p, &name, "", 1)?, errors)))
+                    Ok(Err((
+                        manage_data(c, &p, &name, FindMembers::default(), 1)?,
+                        errors,
+                    )))
                 }
             },
         )
@@ -637,7 +675,7 @@ pub async fn invite(
             &user,
             state.nav(),
             data,
-            &ListQuery::default(),
+            &MemberQuery::default(),
             MemberForms {
                 invitee,
                 invite_role: role,
@@ -709,17 +747,49 @@ pub struct UpdateMemberForm {
     /// "yes" once an administrator demoting themselves has confirmed it.
     #[serde(default)]
     confirm: String,
+    /// The list the row was on (its page, search and filter), to go back to.
+    #[serde(default)]
+    back_page: Option<i64>,
+    #[serde(default)]
+    back_q: String,
+    #[serde(default)]
+    back_role: String,
+}
+
+/// What `update_member` answers a script (`Accept: application/json`): the row's new roles
+/// and the line that confirms it, or why nothing changed.
+#[derive(serde::Serialize)]
+struct RowAnswer {
+    ok: bool,
+    /// Not saved: the change needs a confirmation page (demoting yourself).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    confirm: bool,
+    message: String,
+    role: Option<&'static str>,
+    default_role: Option<&'static str>,
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// `POST /{org}/settings/members/{user}`: change the organization role and the default role.
+/// Without JavaScript it goes back to the same page of the list with the change said in a
+/// message; a script (asking for JSON) gets the same line to show in the row.
 pub async fn update_member(
     state: State,
     session: Session,
     user: Principal,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<UpdateMemberForm>,
 ) -> Result<HttpResponse, HtmlError> {
     let (role, default_role) = parse_roles(&form.role, &form.default_role)?;
+    let back_filter = RoleFilter::parse(form.back_role.trim()).unwrap_or_default();
+    let back = MemberQuery::new(form.back_page.unwrap_or(1), &form.back_q, back_filter);
     let (org, member) = path.into_inner();
     let p = user.clone();
     let cmd = ChangeMember {
@@ -729,11 +799,30 @@ pub async fn update_member(
         default_role: Some(default_role),
     };
     let demotes_self = cmd.demotes_caller(&user);
-    if demotes_self && form.confirm != "yes" {
-        // Ask first: without the administrator role the Settings are gone.
+    let json = wants_json(&req);
+    let confirmed = form.confirm == "yes";
+    // Ask first: without the administrator role the Settings are gone. (The last
+    // administrator is not asked: the change is refused below and says why.)
+    let ask = if demotes_self && !confirmed {
+        let (p, org, member) = (p.clone(), org.clone(), member.clone());
         let (org, _, last) = state
             .run(move |c| uc::remove_preview(c, &p, &org, &member))
             .await?;
+        Some((org, last))
+    } else {
+        None
+    };
+    if let (Some((_, false)), true) = (&ask, json) {
+        // A script's in-place save sends the ordinary form instead, which asks.
+        return Ok(HttpResponse::Ok().json(RowAnswer {
+            ok: false,
+            confirm: true,
+            message: "Confirm first: you would stop being an administrator.".into(),
+            role: None,
+            default_role: None,
+        }));
+    }
+    if let (Some((org, last)), false) = (ask, json) {
         let ctx = Layout::new(
             &session,
             Some(&user),
@@ -753,7 +842,7 @@ pub async fn update_member(
             message: format!("You will become a {} of {org}: you will no longer see its settings, manage its members or administer its datasets. Another administrator can make you one again.", role.label()),
             action: format!("/{org}/settings/members/{}", user.username),
             button: format!("Become a {}", role.label()),
-            cancel: format!("/{org}/settings/members"),
+            cancel: format!("/{org}/settings/members{}", back.back()),
             fields: vec![
                 ("role", role.as_str().to_string()),
                 ("default_role", crate::domain::roles::default_role_value(default_role).to_string()),
@@ -765,40 +854,233 @@ pub async fn update_member(
     let result = state
         .run(move |c| Ok(write_tx(c, |tx| uc::change_member(tx, &p, cmd))))
         .await?;
-    let org = match result {
-        Ok((org, now)) if demotes_self => {
+    let (org, answer) = match result {
+        Ok(changed) if demotes_self && !json => {
             flash_success(
                 &session,
                 format!(
-                    "You are now a {} of {org}, no longer an administrator.",
-                    now.role.label()
+                    "You are now a {} of {}, no longer an administrator.",
+                    changed.now.role.label(),
+                    changed.org
                 ),
             );
-            return Ok(redirect(&format!("/{org}")));
+            return Ok(redirect(&format!("/{}", changed.org)));
         }
-        Ok((org, now)) => {
-            flash_marking(
-                &session,
-                &now.username,
-                format!(
-                    "The member was updated. {} is now {}, default dataset role {}.",
-                    now.username,
-                    now.role.label(),
-                    default_role_label(now.default_role)
-                ),
-            );
-            return Ok(redirect(&format!("/{org}/settings/members")));
+        Ok(changed) => {
+            let answer = RowAnswer {
+                ok: true,
+                confirm: false,
+                message: changed.summary(),
+                role: Some(changed.now.role.as_str()),
+                default_role: Some(crate::domain::roles::default_role_value(
+                    changed.now.default_role,
+                )),
+            };
+            if !json {
+                // The row is marked on the page the redirect goes back to.
+                flash_marking(&session, &changed.now.username, answer.message.clone());
+            }
+            (changed.org, answer)
         }
         Err(DomainError::LastAdmin { org }) => {
-            flash_error(
-                &session,
-                DomainError::LastAdmin { org: org.clone() }.message(),
-            );
-            org
+            let message = DomainError::LastAdmin { org: org.clone() }.message();
+            let answer = RowAnswer {
+                ok: false,
+                confirm: false,
+                message,
+                role: None,
+                default_role: None,
+            };
+            (org, answer)
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(redirect(&format!("/{org}/settings/members")))
+    if json {
+        // 200 either way: the row shows `message`; `ok` says whether it was saved.
+        return Ok(HttpResponse::Ok().json(answer));
+    }
+    if !answer.ok {
+        flash_error(&session, answer.message);
+    }
+    Ok(redirect(&format!("/{org}/settings/members{}", back.back())))
+}
+
+/// `GET /{org}/settings/members.csv`: every member as CSV (administrators).
+pub async fn export_members(
+    state: State,
+    user: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    let p = user.clone();
+    let (org, rows) = state.run(move |c| uc::export_members(c, &p, &path)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{org}-members.csv\""),
+        ))
+        .body(uc::members_csv(&rows)))
+}
+
+// ---- Bulk changes (administrators) ----
+
+/// The selected members (`m`, repeated) and the change of a bulk form, from its pairs (a
+/// form or a query string as a list of pairs: serde's structs take no repeated fields).
+fn bulk_fields(
+    pairs: Vec<(String, String)>,
+) -> Result<(Vec<String>, Option<BulkChange>), HtmlError> {
+    if pairs.len() > uc::MAX_BULK * 10 {
+        return Err(HtmlError::bad_request("Too many members selected."));
+    }
+    let (mut members, mut change) = (Vec::new(), None);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "m" => members.push(v),
+            "change" if change.is_some() => {
+                return Err(HtmlError::bad_request("duplicate field `change`"));
+            }
+            "change" => {
+                change = Some(
+                    BulkChange::parse(&v)
+                        .ok_or_else(|| HtmlError::bad_request("Unknown change."))?,
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok((members, change))
+}
+
+#[derive(Template)]
+#[template(path = "orgs/bulk_confirm.html")]
+struct BulkConfirmPage {
+    ctx: Layout,
+    heading: String,
+    plan: uc::BulkPlan,
+    refused: Option<String>,
+    cancel: String,
+}
+
+/// `GET /{org}/settings/bulk-members?change=...&m=...`: what the change would do, to confirm.
+pub async fn bulk_confirm(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    let org = path.into_inner();
+    let (members, change) = bulk_fields(query.into_inner())?;
+    // The form's menu always sends one: without it the request was not made by the page.
+    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
+    let cmd = uc::BulkMembers {
+        org: org.clone(),
+        members,
+        change,
+    };
+    let p = user.clone();
+    let cancel = format!("/{org}/settings/members");
+    let result = state
+        .run(move |c| Ok(uc::bulk_preview(c, &p, &cmd)))
+        .await?;
+    let ctx = |title: &str| Layout::new(&session, Some(&user), state.nav(), title.to_string());
+    match result {
+        Ok(plan) => ok(&BulkConfirmPage {
+            ctx: ctx("Change members"),
+            heading: format!("{}?", plan.change.label()),
+            plan,
+            refused: None,
+            cancel,
+        }),
+        Err(e @ DomainError::LastAdmin { .. }) => ok(&BulkConfirmPage {
+            ctx: ctx("Change members"),
+            heading: format!("{}?", change.label()),
+            plan: uc::BulkPlan {
+                org,
+                change,
+                changes: Vec::new(),
+                unchanged: Vec::new(),
+                unknown: Vec::new(),
+            },
+            refused: Some(e.message()),
+            cancel,
+        }),
+        Err(DomainError::Invalid(errors)) => {
+            flash_error(
+                &session,
+                errors.get("members").unwrap_or("Select members first."),
+            );
+            Ok(redirect(&cancel))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /{org}/settings/bulk-members`: applies the confirmed change in one transaction.
+pub async fn bulk_apply(
+    state: State,
+    session: Session,
+    user: Principal,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    let org = path.into_inner();
+    let (members, change) = bulk_fields(form.into_inner())?;
+    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
+    let cmd = uc::BulkMembers {
+        org: org.clone(),
+        members,
+        change,
+    };
+    let p = user.clone();
+    let result = state
+        .run(move |c| Ok(write_tx(c, |tx| uc::bulk_apply(tx, &p, cmd))))
+        .await?;
+    match result {
+        Ok(plan) => {
+            let names: Vec<&str> = plan.changes.iter().map(|m| m.username.as_str()).collect();
+            let shown = names
+                .iter()
+                .take(10)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if names.len() > 10 {
+                format!(" and {} more", names.len() - 10)
+            } else {
+                String::new()
+            };
+            let n = names.len();
+            let text = if n == 0 {
+                "Nothing changed.".to_string()
+            } else {
+                format!(
+                    "{}: {n} member{} ({shown}{more}).",
+                    plan.change.label(),
+                    if n == 1 { "" } else { "s" }
+                )
+            };
+            flash_success(&session, text);
+            let left = plan.change == BulkChange::Remove
+                && plan.changes.iter().any(|m| m.user_id == user.user_id);
+            if left {
+                return Ok(redirect("/"));
+            }
+            Ok(redirect(&format!("/{}/settings/members", plan.org)))
+        }
+        Err(e @ DomainError::LastAdmin { .. }) => {
+            flash_error(&session, e.message());
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(DomainError::Invalid(errors)) => {
+            flash_error(
+                &session,
+                errors.get("members").unwrap_or("Select members first."),
+            );
+            Ok(redirect(&format!("/{org}/settings/members")))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]

@@ -10,7 +10,7 @@ use crate::app::Principal;
 use crate::html::error::HtmlError;
 use crate::html::layout::{ok, url_encode, Layout};
 use crate::html::orgs::OrgPage;
-use crate::html::{ListQuery, State};
+use crate::html::{DatasetList, DatasetQuery, State};
 use crate::models::accounts::Account;
 use crate::models::datasets::DatasetSummary;
 use crate::models::orgs::Org;
@@ -23,6 +23,7 @@ struct UserPage {
     account: Account,
     is_me: bool,
     datasets: Page<DatasetSummary>,
+    list: DatasetList,
 }
 
 /// An organization's public profile, for visitors and non-members.
@@ -41,11 +42,11 @@ pub async fn show(
     session: Session,
     user: Option<Principal>,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<DatasetQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    let (p, page) = (user.clone(), query.page());
+    let (p, page, filter) = (user.clone(), query.page(), query.filter()?);
     let shown = state
-        .run(move |c| uc::page(c, p.as_ref(), &path, page))
+        .run(move |c| uc::page(c, p.as_ref(), &path, &filter, page))
         .await?;
     let nav = state.nav();
     match shown {
@@ -57,6 +58,7 @@ pub async fn show(
                 role,
                 tab: "datasets",
                 datasets,
+                list: query.list(),
             })
         }
         AccountPage::PublicOrg(b) => {
@@ -73,6 +75,7 @@ pub async fn show(
             is_me: user.as_ref().is_some_and(|u| u.user_id == account.id),
             account,
             datasets,
+            list: query.list(),
         }),
     }
 }

@@ -8,9 +8,9 @@ use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use crate::db::{DbConn, WriteTx};
 use crate::domain::access::Access;
 use crate::domain::kinds::{AccountKind, TaskType};
-use crate::domain::names::name_key;
+use crate::domain::names::{name_key, natural_key};
 use crate::domain::roles::{DatasetRole, OrgAction, OrgRole};
-use crate::models::{one_of, plausible_name, Page, PAGE_SIZE};
+use crate::models::{like_pattern, one_of, plausible_name, Page, PAGE_SIZE};
 use crate::schema::{accounts as acc, collaborators, datasets, memberships};
 
 /// A dataset with what its pages show.
@@ -191,38 +191,91 @@ impl DatasetSummary {
     }
 }
 
+/// How a list of datasets is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DatasetSort {
+    /// By name, numbers by value (`dataset-2` before `dataset-10`).
+    #[default]
+    Name,
+    /// The most recently created first.
+    Newest,
+}
+
+/// Which datasets by visibility.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Visibility {
+    #[default]
+    Any,
+    Public,
+    Private,
+}
+
+/// Which datasets a list shows, and in which order.
+#[derive(Clone, Debug, Default)]
+pub struct DatasetFilter {
+    /// A part of the name, in any case ("" for all).
+    pub text: String,
+    pub visibility: Visibility,
+    pub sort: DatasetSort,
+}
+
+impl DatasetFilter {
+    fn pattern(&self) -> Option<String> {
+        let text = self.text.trim().to_lowercase();
+        (!text.is_empty()).then(|| like_pattern(&text))
+    }
+
+    fn public(&self) -> Option<bool> {
+        match self.visibility {
+            Visibility::Any => None,
+            Visibility::Public => Some(true),
+            Visibility::Private => Some(false),
+        }
+    }
+}
+
 /// One page of an account's datasets that the viewer may see: all of them when
 /// `sees_all` (the owner, or an administrator of the owning organization), else the
-/// public ones and those the viewer collaborates on. Two statements, neither of which
-/// joins the owner: the caller has found it already.
+/// public ones and those the viewer collaborates on; those `filter` selects, in its order.
+/// Two statements, neither of which joins the owner: the caller has found it already.
 pub fn list_for_owner(
     conn: &mut DbConn,
     owner: (i32, &str),
     viewer: Option<i32>,
     sees_all: bool,
+    filter: &DatasetFilter,
     page: i64,
 ) -> QueryResult<Page<DatasetSummary>> {
     let (owner_id, owner_name) = owner;
     let uid = viewer.unwrap_or(-1);
+    let (pattern, public) = (filter.pattern(), filter.public());
     let visible = || {
-        let q = datasets::table
+        let mut q = datasets::table
             .filter(datasets::owner_id.eq(owner_id))
             .into_boxed();
-        if sees_all {
-            q
-        } else {
-            q.filter(
+        if !sees_all {
+            q = q.filter(
                 datasets::is_public.eq(true).or(diesel::dsl::exists(
                     collaborators::table
                         .filter(collaborators::dataset_id.eq(datasets::id))
                         .filter(collaborators::user_id.eq(uid)),
                 )),
-            )
+            );
         }
+        if let Some(p) = &pattern {
+            q = q.filter(datasets::name_key.like(p.clone()).escape('\\'));
+        }
+        if let Some(public) = public {
+            q = q.filter(datasets::is_public.eq(public));
+        }
+        q
     };
     let total: i64 = visible().count().get_result(conn)?;
-    let rows: Vec<(String, String, TaskType, bool)> = visible()
-        .order(datasets::name_key)
+    let ordered = match filter.sort {
+        DatasetSort::Name => visible().order((datasets::sort_key, datasets::name_key)),
+        DatasetSort::Newest => visible().order((datasets::created_at.desc(), datasets::id.desc())),
+    };
+    let rows: Vec<(String, String, TaskType, bool)> = ordered
         .limit(PAGE_SIZE)
         .offset(Page::<()>::offset(page, PAGE_SIZE))
         .select((
@@ -250,6 +303,45 @@ pub fn list_for_owner(
     })
 }
 
+/// Fills the natural-order key of datasets that have none (rows from before the key
+/// existed, or inserted by hand), 500 a statement; returns how many. Run at start and after
+/// seeding, never by a page.
+pub fn fill_sort_keys(conn: &mut DbConn) -> QueryResult<usize> {
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(i32, String)> = datasets::table
+            .filter(datasets::sort_key.eq(""))
+            .order(datasets::id)
+            .limit(500)
+            .select((datasets::id, datasets::name))
+            .load(conn)?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        // One UPDATE for the batch: `CASE id WHEN ? THEN ? ... END`.
+        let mut sql = String::from("UPDATE datasets SET sort_key = CASE id");
+        for i in 0..rows.len() {
+            sql.push_str(&format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2));
+        }
+        // Every row without a key up to the batch's last id is in the batch.
+        sql.push_str(&format!(
+            " ELSE sort_key END WHERE sort_key = '' AND id <= ${}",
+            2 * rows.len() + 1
+        ));
+        let mut q = diesel::sql_query(sql).into_boxed();
+        for (id, name) in &rows {
+            q = q.bind::<Integer, _>(*id).bind::<Text, _>(natural_key(name));
+        }
+        let last = rows.last().map_or(0, |(id, _)| *id);
+        let q = q.bind::<Integer, _>(last);
+        let n = q.execute(conn)?;
+        if n == 0 {
+            return Ok(filled);
+        }
+        filled += n;
+    }
+}
+
 /// The dashboard's two statements: the number of datasets a user works on (their own, those
 /// of organizations they administer, those they collaborate on) and one page of them; and the
 /// JSON API's lists, which are full rows with the viewer's access.
@@ -266,6 +358,11 @@ struct DatasetQuery {
     admin_roles: Vec<OrgRole>,
     scope: Listing,
     shape: Shape,
+    /// For the dashboard's count and page: a `LIKE` pattern of the name, the visibility, the
+    /// order (the API's full rows take none).
+    pattern: Option<String>,
+    public: Option<bool>,
+    sort: DatasetSort,
 }
 
 /// Which datasets a list holds.
@@ -335,21 +432,43 @@ where
     DB: diesel::backend::Backend
         + diesel::sql_types::HasSqlType<Integer>
         + diesel::sql_types::HasSqlType<BigInt>
-        + diesel::sql_types::HasSqlType<Text>,
+        + diesel::sql_types::HasSqlType<Text>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Bool>,
     i32: diesel::serialize::ToSql<Integer, DB>,
     i64: diesel::serialize::ToSql<BigInt, DB>,
+    bool: diesel::serialize::ToSql<diesel::sql_types::Bool, DB>,
+    String: diesel::serialize::ToSql<Text, DB>,
     OrgRole: diesel::serialize::ToSql<Text, DB>,
 {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
+        // The dashboard's filter, after `WHERE d.id IN (...)`.
+        let filtered = |out: &mut diesel::query_builder::AstPass<'_, 'b, DB>| -> QueryResult<()> {
+            if let Some(p) = &self.pattern {
+                out.push_sql(" AND d.name_key LIKE ");
+                out.push_bind_param::<Text, _>(p)?;
+                out.push_sql(" ESCAPE '\\'");
+            }
+            if let Some(public) = &self.public {
+                out.push_sql(" AND d.is_public = ");
+                out.push_bind_param::<diesel::sql_types::Bool, _>(public)?;
+            }
+            Ok(())
+        };
         let (limit, offset) = match &self.shape {
-            Shape::Count => {
+            Shape::Count if self.pattern.is_none() && self.public.is_none() => {
                 out.push_sql("SELECT COUNT(*) AS total FROM (");
                 self.walk_ids(&mut out)?;
                 out.push_sql(") mine");
                 return Ok(());
+            }
+            Shape::Count => {
+                out.push_sql("SELECT COUNT(*) AS total FROM datasets d WHERE d.id IN (");
+                self.walk_ids(&mut out)?;
+                out.push_sql(")");
+                return filtered(&mut out);
             }
             Shape::Summary(limit, offset) => {
                 out.push_sql(
@@ -359,7 +478,15 @@ where
                 );
                 self.walk_ids(&mut out)?;
                 out.push_sql(")");
-                (limit, offset)
+                filtered(&mut out)?;
+                out.push_sql(match self.sort {
+                    DatasetSort::Name => " ORDER BY d.sort_key, d.name_key, a.username_key LIMIT ",
+                    DatasetSort::Newest => " ORDER BY d.created_at DESC, d.id DESC LIMIT ",
+                });
+                out.push_bind_param::<BigInt, _>(limit)?;
+                out.push_sql(" OFFSET ");
+                out.push_bind_param::<BigInt, _>(offset)?;
+                return Ok(());
             }
             Shape::Full(limit, offset) => {
                 out.push_sql(
@@ -505,20 +632,33 @@ fn query(user_id: i32, scope: Listing, shape: Shape) -> DatasetQuery {
         admin_roles: OrgRole::allowed_to(OrgAction::AdministerDatasets),
         scope,
         shape,
+        pattern: None,
+        public: None,
+        sort: DatasetSort::Name,
     }
 }
 
-/// One page of the datasets a user works on (two cached statements).
+fn filtered_query(user_id: i32, shape: Shape, filter: &DatasetFilter) -> DatasetQuery {
+    DatasetQuery {
+        pattern: filter.pattern(),
+        public: filter.public(),
+        sort: filter.sort,
+        ..query(user_id, Listing::Mine, shape)
+    }
+}
+
+/// One page of the datasets a user works on, those `filter` selects (two cached statements).
 pub fn list_for_dashboard(
     conn: &mut DbConn,
     user_id: i32,
+    filter: &DatasetFilter,
     page: i64,
 ) -> QueryResult<Page<DatasetSummary>> {
-    let total = query(user_id, Listing::Mine, Shape::Count)
+    let total = filtered_query(user_id, Shape::Count, filter)
         .get_result::<Total>(conn)?
         .total;
     let shape = Shape::Summary(PAGE_SIZE, Page::<()>::offset(page, PAGE_SIZE));
-    let rows: Vec<SummaryRow> = query(user_id, Listing::Mine, shape).load(conn)?;
+    let rows: Vec<SummaryRow> = filtered_query(user_id, shape, filter).load(conn)?;
     let items = rows
         .into_iter()
         .map(|r| DatasetSummary {
@@ -713,6 +853,7 @@ pub fn insert(
             datasets::owner_id.eq(new.owner_id),
             datasets::name.eq(new.name),
             datasets::name_key.eq(name_key(new.name)),
+            datasets::sort_key.eq(natural_key(new.name)),
             datasets::description.eq(new.description),
             datasets::task_type.eq(new.task_type),
             datasets::is_public.eq(new.is_public),

@@ -63,6 +63,26 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
     "\u{7f}".to_string()
 }
 
+diesel::define_sql_function! {
+    /// SQL's `lower()`: Unicode on PostgreSQL, ASCII only on SQLite.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// A `LIKE` pattern matching `text` anywhere (`%text%`), with `%`, `_` and `\` escaped by
+/// `\` (to be used with `.escape('\\')`: SQLite has no default escape character).
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// `column IN (?, ?, ...)` over a list of values known when the program is built (the roles
 /// the permission table allows an action): unlike diesel's `eq_any`, the statement stays in
 /// SQLite's prepared-statement cache, keyed by its text (which the list's length fixes).

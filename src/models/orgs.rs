@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use crate::db::{DbConn, WriteTx};
 use crate::domain::kinds::AccountKind;
 use crate::domain::names::name_key;
-use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole};
+use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole, RoleFilter};
 use crate::models::accounts;
-use crate::models::{prefix_upper_bound, Page};
-use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations};
+use crate::models::{like_pattern, lower, Page};
+use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations, users};
 
 /// An organization as its pages show it.
 #[derive(Clone, Debug)]
@@ -277,71 +277,160 @@ impl Member {
 /// user id, username, display name, organization role, default dataset role.
 type MemberRow = (i32, String, String, OrgRole, Option<DatasetRole>);
 
-/// One page of `per_page` members ordered by name, optionally those whose name starts with
-/// `prefix`; served by the `(org_id, username_key)` index. One statement (two with a prefix:
-/// the total of an unfiltered list is the organization's `member_count`).
+diesel::define_sql_function! {
+    /// PostgreSQL only (a migration defines it): `username_key || ' ' || lower(display_name)`,
+    /// the text of the trigram index `accounts_member_text_trgm`.
+    fn member_text(username_key: diesel::sql_types::Text, display_name: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Which members a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct MemberFilter {
+    /// A part of the username or the display name, in any case ("" for everyone).
+    pub text: String,
+    /// Whether `text` also searches email addresses (for administrators only).
+    pub emails: bool,
+    pub role: RoleFilter,
+}
+
+impl MemberFilter {
+    pub fn is_everyone(&self) -> bool {
+        self.text.trim().is_empty() && self.role == RoleFilter::Any
+    }
+}
+
+/// One page of `per_page` members ordered by name, those that `filter` selects. Unfiltered,
+/// one statement (the total is the organization's `member_count`); filtered, two (the count
+/// and the page), whatever the size.
+///
+/// The text matches anywhere in the username, the display name or (when `filter.emails`) the
+/// email, ignoring case: `LIKE '%text%'` with `%`, `_` and `\` escaped. On PostgreSQL, for
+/// three characters or more, the match is a semi-join on the trigram indexes of the accounts
+/// (`member_text`: the name and the display name as one text, under 1 ms at 100,000 accounts)
+/// and users (`pg_trgm`); shorter texts, and SQLite, filter the organization's own memberships
+/// (its `(org_id, ...)` index), which trigrams cannot beat.
 pub fn members(
     conn: &mut DbConn,
     org: &Org,
-    prefix: &str,
+    filter: &MemberFilter,
     page: i64,
     per_page: i64,
 ) -> QueryResult<Page<Member>> {
     let org_id = org.id;
-    let prefix = name_key(prefix.trim());
-    // A deferred join: the page's ids come from the covering index alone, so a deep page
-    // skips index entries, not joined rows. One statement with fixed text, so it stays
-    // prepared (an `IN` list of ids would be a new statement on every view); the subquery
-    // cannot be boxed, hence a macro for its two shapes.
     let offset = Page::<Member>::offset(page, per_page);
-    let paged = diesel::alias!(memberships as paged);
-    macro_rules! page_rows {
-        ($members:expr) => {
-            memberships::table
-                .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
-                .filter(
-                    memberships::id.eq_any(
-                        $members
-                            .order(paged.field(memberships::username_key))
-                            .limit(per_page)
-                            .offset(offset)
-                            .select(paged.field(memberships::id)),
-                    ),
-                )
-                .order(memberships::username_key)
-                .select((
-                    memberships::user_id,
-                    acc::username,
-                    acc::display_name,
-                    memberships::role,
-                    memberships::default_dataset_role,
-                ))
-                .load(conn)?
-        };
-    }
-    let of_org = paged.filter(paged.field(memberships::org_id).eq(org_id));
-    let key = paged.field(memberships::username_key);
-    let upper = prefix_upper_bound(&prefix);
-    let (total, rows): (i64, Vec<MemberRow>) = if prefix.is_empty() {
-        (org.member_count, page_rows!(of_org))
-    } else {
-        let matching = of_org.filter(key.ge(&prefix)).filter(key.lt(&upper));
-        (matching.count().get_result(conn)?, page_rows!(matching))
+    let to_member = |(user_id, username, display_name, role, default_role): MemberRow| Member {
+        user_id,
+        username,
+        display_name,
+        role,
+        default_role,
     };
-    let items = rows
-        .into_iter()
-        .map(
-            |(user_id, username, display_name, role, default_role)| Member {
-                user_id,
-                username,
-                display_name,
-                role,
-                default_role,
-            },
-        )
-        .collect();
+    let columns = (
+        memberships::user_id,
+        acc::username,
+        acc::display_name,
+        memberships::role,
+        memberships::default_dataset_role,
+    );
+    if filter.is_everyone() {
+        // A deferred join: the page's ids come from the covering index alone, so a deep page
+        // skips index entries, not joined rows. One statement with fixed text, so it stays
+        // prepared (an `IN` list of ids would be a new statement on every view).
+        let paged = diesel::alias!(memberships as paged);
+        let rows: Vec<MemberRow> = memberships::table
+            .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+            .filter(
+                memberships::id.eq_any(
+                    paged
+                        .filter(paged.field(memberships::org_id).eq(org_id))
+                        .order(paged.field(memberships::username_key))
+                        .limit(per_page)
+                        .offset(offset)
+                        .select(paged.field(memberships::id)),
+                ),
+            )
+            .order(memberships::username_key)
+            .select(columns)
+            .load(conn)?;
+        return Ok(Page {
+            items: rows.into_iter().map(to_member).collect(),
+            page,
+            total: org.member_count,
+            per_page,
+        });
+    }
+    let text = filter.text.trim().to_lowercase();
+    let pattern = like_pattern(&text);
+    let trigrams = !crate::db::is_sqlite(conn) && text.chars().count() >= 3;
+    // Boxed, as the filters vary; each combination is one statement text, kept prepared.
+    let matching = || {
+        let mut q = memberships::table
+            .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+            .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+            .filter(memberships::org_id.eq(org_id))
+            .into_boxed();
+        q = match filter.role {
+            RoleFilter::Any => q,
+            RoleFilter::Org(r) => q.filter(memberships::role.eq(r)),
+            RoleFilter::Default(Some(r)) => q.filter(memberships::default_dataset_role.eq(r)),
+            RoleFilter::Default(None) => q.filter(memberships::default_dataset_role.is_null()),
+        };
+        if text.is_empty() {
+            return q;
+        }
+        let p = pattern.clone();
+        match (trigrams, filter.emails) {
+            (false, false) => q.filter(
+                memberships::username_key
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(lower(acc::display_name).like(p).escape('\\')),
+            ),
+            (false, true) => q.filter(
+                memberships::username_key
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(lower(acc::display_name).like(p.clone()).escape('\\'))
+                    .or(users::email_key.like(p).escape('\\')),
+            ),
+            (true, emails) => {
+                // Aliases: the subqueries read the same tables as the joins around them.
+                let (found, mailed) = diesel::alias!(acc as found, users as mailed);
+                let names = memberships::user_id.eq_any(
+                    found
+                        .filter(
+                            member_text(
+                                found.field(acc::username_key),
+                                found.field(acc::display_name),
+                            )
+                            .like(p.clone())
+                            .escape('\\'),
+                        )
+                        .select(found.field(acc::id)),
+                );
+                if emails {
+                    q.filter(
+                        names.or(memberships::user_id.eq_any(
+                            mailed
+                                .filter(mailed.field(users::email_key).like(p).escape('\\'))
+                                .select(mailed.field(users::id)),
+                        )),
+                    )
+                } else {
+                    q.filter(names)
+                }
+            }
+        }
+    };
+    let total: i64 = matching().count().get_result(conn)?;
+    let rows: Vec<MemberRow> = matching()
+        .order(memberships::username_key)
+        .limit(per_page)
+        .offset(offset)
+        .select(columns)
+        .load(conn)?;
     Ok(Page {
-        items,
+        items: rows.into_iter().map(to_member).collect(),
         page,
         total,
         per_page,
@@ -579,4 +668,136 @@ pub fn name_of(conn: &mut DbConn, org_id: i32) -> QueryResult<Option<String>> {
         .select(acc::username)
         .first(conn)
         .optional()
+}
+
+/// A member as the CSV export lists them.
+#[derive(Clone, Debug)]
+pub struct ExportedMember {
+    pub username: String,
+    pub display_name: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
+    pub joined: chrono::NaiveDateTime,
+}
+
+/// Every member of the organization by name, for the CSV export (one statement).
+pub fn export_members(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<ExportedMember>> {
+    type Row = (
+        String,
+        String,
+        OrgRole,
+        Option<DatasetRole>,
+        chrono::NaiveDateTime,
+    );
+    let rows: Vec<Row> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+        .filter(memberships::org_id.eq(org_id))
+        .order(memberships::username_key)
+        .select((
+            acc::username,
+            acc::display_name,
+            memberships::role,
+            memberships::default_dataset_role,
+            memberships::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(username, display_name, role, default_role, joined)| ExportedMember {
+                username,
+                display_name,
+                role,
+                default_role,
+                joined,
+            },
+        )
+        .collect())
+}
+
+/// The members of the organization among `names` (any case; at most a hundred or so: the
+/// bulk changes), by name. One statement.
+pub fn members_by_names(
+    conn: &mut DbConn,
+    org_id: i32,
+    names: &[String],
+) -> QueryResult<Vec<Membership>> {
+    let keys: Vec<String> = names.iter().map(|n| name_key(n)).collect();
+    let rows: Vec<(i32, String, OrgRole, Option<DatasetRole>)> = memberships::table
+        .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::username_key.eq_any(keys))
+        .order(memberships::username_key)
+        .select((
+            memberships::user_id,
+            acc::username,
+            memberships::role,
+            memberships::default_dataset_role,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, username, role, default_role)| Membership {
+            user_id,
+            username,
+            role,
+            default_role,
+        })
+        .collect())
+}
+
+/// Sets the organization role of the members `user_ids` (one statement).
+pub fn set_role_of(
+    conn: &mut DbConn,
+    org_id: i32,
+    user_ids: &[i32],
+    role: OrgRole,
+) -> QueryResult<usize> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq_any(user_ids.to_vec())),
+    )
+    .set(memberships::role.eq(role))
+    .execute(conn)
+}
+
+/// Sets the default dataset role of the members `user_ids` (one statement).
+pub fn set_default_role_of(
+    conn: &mut DbConn,
+    org_id: i32,
+    user_ids: &[i32],
+    default_role: Option<DatasetRole>,
+) -> QueryResult<usize> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq_any(user_ids.to_vec())),
+    )
+    .set(memberships::default_dataset_role.eq(default_role))
+    .execute(conn)
+}
+
+/// Ends the memberships of `user_ids` with their collaborator entries on the organization's
+/// datasets (SPEC 4.5); two statements whatever their number.
+pub fn delete_memberships(conn: &mut DbConn, org_id: i32, user_ids: &[i32]) -> QueryResult<()> {
+    diesel::delete(
+        collaborators::table
+            .filter(collaborators::user_id.eq_any(user_ids.to_vec()))
+            .filter(
+                collaborators::dataset_id.eq_any(
+                    datasets::table
+                        .filter(datasets::owner_id.eq(org_id))
+                        .select(datasets::id),
+                ),
+            ),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        memberships::table
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq_any(user_ids.to_vec())),
+    )
+    .execute(conn)
+    .map(drop)
 }

@@ -347,6 +347,7 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
         )],
         ("GET", "/{org}/settings")
         | ("GET", "/{org}/settings/members")
+        | ("GET", "/{org}/settings/members.csv")
         | ("GET", "/{org}/settings/audit")
         | ("GET", "/{org}/settings/webhooks") => {
             vec![one(
@@ -396,6 +397,22 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
                 ("default_role", "none"),
             ]),
             org_expect(actor, OrgAction::Manage, INVALID, TO_LOGIN),
+        )],
+        ("GET", "/{org}/settings/bulk-members") => vec![one(
+            format!("/{org}/settings/bulk-members?change=default-none&m={member}"),
+            vec![],
+            org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
+        )],
+        ("POST", "/{org}/settings/bulk-members") => vec![one(
+            format!("/{org}/settings/bulk-members"),
+            // The member's current default role: allowed, and nothing changes.
+            form(&[("change", "default-none"), ("m", member.as_str())]),
+            org_expect(
+                actor,
+                OrgAction::Manage,
+                redirect(format!("/{org}/settings/members")),
+                TO_LOGIN,
+            ),
         )],
         ("POST", "/{org}/settings/members/{user}") => vec![one(
             format!("/{org}/settings/members/{member}"),

@@ -31,11 +31,12 @@ fn sqlite_shape(app: &TestApp) -> BTreeSet<String> {
 }
 
 /// Index key columns only: an `INCLUDE` column (PostgreSQL) is what SQLite's indexes carry
-/// anyway, the row id.
+/// anyway, the row id. The trigram indexes (`*_trgm`) are PostgreSQL's way to serve a
+/// substring search, which SQLite answers by scanning an organization's members.
 fn postgres_shape(app: &TestApp) -> BTreeSet<String> {
     app.with_db(|c| {
         let mut all = items(c, "SELECT 'column ' || table_name || '.' || column_name AS item FROM information_schema.columns WHERE table_schema = current_schema() AND table_name NOT LIKE '__diesel%'");
-        all.extend(items(c, "SELECT 'index ' || i.relname || ' on ' || t.relname || '(' || (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(x.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE k.ord <= x.indnkeyatts) || ')' || CASE WHEN x.indisunique THEN ' unique' ELSE '' END AS item FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND NOT x.indisprimary AND t.relname NOT LIKE '__diesel%'"));
+        all.extend(items(c, "SELECT 'index ' || i.relname || ' on ' || t.relname || '(' || (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(x.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE k.ord <= x.indnkeyatts) || ')' || CASE WHEN x.indisunique THEN ' unique' ELSE '' END AS item FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND NOT x.indisprimary AND t.relname NOT LIKE '__diesel%' AND i.relname NOT LIKE '%\\_trgm'"));
         all.extend(items(c, "SELECT 'fk ' || tc.table_name || '.' || kcu.column_name || ' -> ' || ccu.table_name || '.' || ccu.column_name || ' ' || rc.delete_rule AS item FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema JOIN information_schema.referential_constraints rc ON rc.constraint_name = tc.constraint_name AND rc.constraint_schema = tc.table_schema WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()"));
         all
     })

@@ -362,17 +362,27 @@ async fn guidance_at_the_edges_for_the_last_administrator_and_in_forms() {
     );
 
     // Making olga an administrator: the message repeats her roles and her row is marked.
+    // (With JavaScript the row is saved in place and says so: issue 15.)
     page.goto("/delta/settings/members").await;
     page.select("#role-olga", "admin").await;
-    page.follow_css(
-        "#member-olga button[type=submit]",
-        "/delta/settings/members",
+    page.click("Save olga").await;
+    page.wait_until(
+        "olga's row confirms the change",
+        "var s = document.querySelector(\"tr[data-member='olga'] [data-row-status]\"); \
+         return s && s.textContent === 'olga: Member → Administrator';",
     )
     .await;
-    assert!(page
-        .flash()
-        .await
-        .contains("olga is now Administrator, default dataset role Labeler"));
+    // Without the script's in-place save, the redirect marks the row.
+    page.goto("/delta/settings/members").await;
+    page.select("#default-olga", "reviewer").await;
+    page.js("document.querySelector('#member-olga').submit();", vec![])
+        .await;
+    page.wait_until(
+        "the list comes back with the change named",
+        "var f = document.querySelector('.flash'); \
+         return !!f && f.textContent.indexOf('olga: Labeler → Reviewer') >= 0;",
+    )
+    .await;
     assert!(page.has("#member-row-olga[data-highlight]").await);
     page.shot_at("member-changed", &[SIZES[0], SIZES[1], SMALL])
         .await;

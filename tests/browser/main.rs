@@ -7,6 +7,7 @@
 //! - `keyboard`: the menus and the new-dataset popup with the keyboard alone; error messages
 //!   tied to their fields.
 //! - `pages`: the other pages an administrator reaches label their fields and fit the screen.
+//! - `members`: finding a member and saving a row in place (and without JavaScript).
 //! - `invitation`: an administrator invites an email address; the invitee follows the link
 //!   from the received message (a real SMTP server), signs up, verifies and joins.
 //!
@@ -23,6 +24,7 @@ mod edges;
 mod harness;
 mod invitation;
 mod keyboard;
+mod members;
 mod no_javascript;
 mod pages;
 #[path = "../support/receiver.rs"]
