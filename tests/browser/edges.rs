@@ -266,7 +266,16 @@ async fn guidance_at_the_edges_for_the_last_administrator_and_in_forms() {
     // The last administrator: Remove and the role shown disabled, the reason and the ways out.
     page.goto("/delta/settings/members").await;
     let remove = page.find("#member-row-pat button[disabled]").await;
-    assert_eq!(remove.text().await.unwrap(), "Remove");
+    // "Remove", named for its row to screen readers (issue 15).
+    assert_eq!(
+        remove
+            .text()
+            .await
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["Remove", "pat"]
+    );
     assert!(page.has("#role-pat[disabled]").await);
     let note = page.text("#last-admin-pat").await;
     assert!(
