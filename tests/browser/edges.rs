@@ -159,15 +159,39 @@ async fn axe_finds_no_violations_signed_out_as_a_member_and_as_an_administrator(
     page.close().await;
 }
 
-#[actix_web::test]
-async fn visitors_see_the_public_profile_and_come_back_after_logging_in() {
+/// On both databases: the rules behind these pages are the database's.
+mod visitors_see_the_public_profile_and_come_back_after_logging_in {
+    use super::*;
+
+    #[actix_web::test]
+    async fn sqlite() {
+        visitors(Backend::Sqlite).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        visitors(Backend::Postgres).await;
+    }
+}
+
+async fn visitors(backend: Backend) {
     if !browser_installed() {
         return;
     }
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite app");
-    let driver = ChromeDriver::start("edges::visitors").await;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let driver = ChromeDriver::start(match backend {
+        Backend::Sqlite => "edges::visitors::sqlite",
+        Backend::Postgres => "edges::visitors::postgres",
+    })
+    .await;
     let page = driver
-        .session(&app.base, true, Some("edges-visitor-"))
+        .session(
+            &app.base,
+            true,
+            (backend == Backend::Sqlite).then_some("edges-visitor-"),
+        )
         .await;
     set_up(&page).await;
 
@@ -237,14 +261,40 @@ async fn inside_the_screen(page: &Page, css: &str) -> bool {
         == json!(true)
 }
 
-#[actix_web::test]
-async fn guidance_at_the_edges_for_the_last_administrator_and_in_forms() {
+/// On both databases: the rules behind these pages are the database's.
+mod guidance_at_the_edges_for_the_last_administrator_and_in_forms {
+    use super::*;
+
+    #[actix_web::test]
+    async fn sqlite() {
+        guidance(Backend::Sqlite).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        guidance(Backend::Postgres).await;
+    }
+}
+
+async fn guidance(backend: Backend) {
     if !browser_installed() {
         return;
     }
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite app");
-    let driver = ChromeDriver::start("edges::guidance").await;
-    let page = driver.session(&app.base, true, Some("edges-")).await;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let driver = ChromeDriver::start(match backend {
+        Backend::Sqlite => "edges::guidance::sqlite",
+        Backend::Postgres => "edges::guidance::postgres",
+    })
+    .await;
+    let page = driver
+        .session(
+            &app.base,
+            true,
+            (backend == Backend::Sqlite).then_some("edges-"),
+        )
+        .await;
     set_up(&page).await;
     page.log_in("pat").await;
 
