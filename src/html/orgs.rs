@@ -951,6 +951,18 @@ fn bulk_fields(
     Ok((members, change))
 }
 
+/// The bulk change a form or a query asks for on `org`.
+fn bulk_command(org: &str, pairs: Vec<(String, String)>) -> Result<uc::BulkMembers, HtmlError> {
+    let (members, change) = bulk_fields(pairs)?;
+    // The form's menu always sends one: without it the request was not made by the page.
+    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
+    Ok(uc::BulkMembers {
+        org: org.to_string(),
+        members,
+        change,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "orgs/bulk_confirm.html")]
 struct BulkConfirmPage {
@@ -970,14 +982,8 @@ pub async fn bulk_confirm(
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, HtmlError> {
     let org = path.into_inner();
-    let (members, change) = bulk_fields(query.into_inner())?;
-    // The form's menu always sends one: without it the request was not made by the page.
-    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
-    let cmd = uc::BulkMembers {
-        org: org.clone(),
-        members,
-        change,
-    };
+    let cmd = bulk_command(&org, query.into_inner())?;
+    let change = cmd.change;
     let p = user.clone();
     let cancel = format!("/{org}/settings/members");
     let result = state
@@ -1025,13 +1031,7 @@ pub async fn bulk_apply(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, HtmlError> {
     let org = path.into_inner();
-    let (members, change) = bulk_fields(form.into_inner())?;
-    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
-    let cmd = uc::BulkMembers {
-        org: org.clone(),
-        members,
-        change,
-    };
+    let cmd = bulk_command(&org, form.into_inner())?;
     let p = user.clone();
     let result = state
         .run(move |c| Ok(write_tx(c, |tx| uc::bulk_apply(tx, &p, cmd))))

@@ -603,25 +603,7 @@ pub fn set_member_roles(
 /// Deletes a membership and, with it, the member's collaborator entries on the
 /// organization's datasets (SPEC 4.5: removing a member revokes their access).
 pub fn delete_membership(conn: &mut DbConn, org_id: i32, user_id: i32) -> QueryResult<()> {
-    diesel::delete(
-        collaborators::table
-            .filter(collaborators::user_id.eq(user_id))
-            .filter(
-                collaborators::dataset_id.eq_any(
-                    datasets::table
-                        .filter(datasets::owner_id.eq(org_id))
-                        .select(datasets::id),
-                ),
-            ),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        memberships::table
-            .filter(memberships::org_id.eq(org_id))
-            .filter(memberships::user_id.eq(user_id)),
-    )
-    .execute(conn)
-    .map(drop)
+    delete_memberships(conn, org_id, &[user_id])
 }
 
 /// Saves the organization's profile.
