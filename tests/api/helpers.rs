@@ -59,11 +59,23 @@ impl Drop for Cleanup {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+
+/// Tests reach PostgreSQL on loopback and ask for no TLS unless the URL chooses. libpq's
+/// OpenSSL is not safe at process exit: its atexit cleanup runs while the pool threads of
+/// applications still alive open connections, which crashed a test binary with SIGSEGV after
+/// every test had passed (diesel-rs/diesel#3441, rust-openssl#1133).
+fn without_tls(url: String) -> String {
+    if url.contains("sslmode=") {
+        return url;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}sslmode=disable")
+}
 /// The PostgreSQL server for tests, or `None` (with a note) when a local run has none.
 /// Under `CI=true` a missing `TEST_DATABASE_URL` fails the test.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
+        Ok(url) if !url.is_empty() => Some(without_tls(url)),
         _ => {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half cannot be skipped in CI");
