@@ -106,10 +106,17 @@ bench() { # backend size: size is "seeded" (colabel seed, 10,000 members) or "fo
   echo "| $backend | $size | baseline: / logged out | $base_rps | 100% | $base_p50 | $base_p99 |" >> "$table"
   local deep=100
   [ "$size" = forms ] && deep=4
+  # Page $deep as a person reaches it: through the Next link of page $((deep - 1)), which says
+  # where that page ended (keyset); the same page typed as ?page=N is read by offset.
+  local next_link
+  next_link=$(curl -fs -H "Cookie: $cookie" "$base/bigorg/members?page=$((deep - 1))" \
+    | grep -o 'rel="next" href="[^"]*"' | sed -e 's/.*href="//' -e 's/"$//' -e 's/&#38;/\&/g' -e 's/&amp;/\&/g')
+  [ -n "$next_link" ] || { echo "no Next link on members page $((deep - 1))"; exit 1; }
   local pages=(
     "org page|/bigorg"
     "members tab, page 1|/bigorg/members"
-    "members tab, page $deep|/bigorg/members?page=$deep"
+    "members tab, page $deep through Next|$next_link"
+    "members tab, page $deep typed|/bigorg/members?page=$deep"
     "members tab, search|/bigorg/members?q=user12"
     "members subtab|/bigorg/settings/members"
     "dataset page|/bigorg/dataset-1"

@@ -522,6 +522,9 @@ impl MembersView {
 pub struct FindMembers {
     pub text: String,
     pub role: RoleFilter,
+    /// Where the page the caller came from began or ended, for reading a nearby page from
+    /// there (only the unfiltered list uses it).
+    pub cursor: Option<orgs::Cursor>,
 }
 
 /// The most characters of a search that count (a display name is at most 100).
@@ -559,6 +562,7 @@ fn members_for(
         text: search_text(&wanted.text),
         emails: admin,
         role: wanted.role,
+        cursor: wanted.cursor,
     };
     let members = orgs::members(conn, &org, &filter, paging.page, paging.per_page)?;
     // From the organization's row (kept by a trigger): no count of its own.

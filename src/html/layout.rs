@@ -272,6 +272,71 @@ pub fn thousands(n: &i64) -> String {
 
 /// The page numbers a pager links to around `page` of `pages`: the first, the last and two
 /// on each side of the current one; `None` stands for a gap ("…").
+/// The links of a numbered pager: first, previous, the neighbours of the current page, next
+/// and last. A list read by keyset ([`Pager::with_ends`]) makes its links to nearby pages say
+/// where this page began or ended (`from=N&after=KEY` or `from=N&before=KEY`), so the page
+/// they open is read from there in the index instead of after skipping every row before it.
+pub struct Pager {
+    base: String,
+    pub page: i64,
+    pub pages: i64,
+    query: String,
+    /// The keys of this page's first and last rows.
+    ends: Option<(String, String)>,
+}
+
+impl Pager {
+    pub fn new(
+        base: impl std::fmt::Display,
+        page: impl std::borrow::Borrow<i64>,
+        pages: impl std::borrow::Borrow<i64>,
+        query: impl std::fmt::Display,
+    ) -> Self {
+        Pager {
+            base: base.to_string(),
+            page: *page.borrow(),
+            pages: *pages.borrow(),
+            query: query.to_string(),
+            ends: None,
+        }
+    }
+
+    /// The keys of this page's first and last rows, for the links to read from.
+    pub fn with_ends(mut self, ends: Option<(String, String)>) -> Self {
+        self.ends = ends;
+        self
+    }
+
+    /// The page before this one (the last one, from a page past the end).
+    pub fn previous(&self) -> i64 {
+        if self.page > self.pages {
+            self.pages
+        } else {
+            self.page - 1
+        }
+    }
+
+    pub fn numbers(&self) -> Vec<Option<i64>> {
+        page_numbers(&self.page, &self.pages)
+    }
+
+    /// The link to page `n`.
+    pub fn href(&self, n: impl std::borrow::Borrow<i64>) -> String {
+        let n = *n.borrow();
+        let mut s = format!("{}?page={n}{}", self.base, self.query);
+        if let Some((first, last)) = &self.ends {
+            if self.page <= self.pages {
+                if n > self.page {
+                    s.push_str(&format!("&from={}&after={}", self.page, url_encode(last)));
+                } else if n < self.page && n > 1 {
+                    s.push_str(&format!("&from={}&before={}", self.page, url_encode(first)));
+                }
+            }
+        }
+        s
+    }
+}
+
 pub fn page_numbers(page: &i64, pages: &i64) -> Vec<Option<i64>> {
     let (page, pages) = (*page, *pages);
     let mut out = Vec::new();

@@ -220,6 +220,11 @@ pub struct MemberQuery {
     role: Option<String>,
     /// A row to mark (issue 16's `?highlight=`).
     highlight: Option<String>,
+    /// The page the pager's link was followed from, and where that page ended (`after`) or
+    /// began (`before`): see [`crate::models::orgs::Cursor`].
+    from: Option<i64>,
+    after: Option<String>,
+    before: Option<String>,
 }
 
 impl MemberQuery {
@@ -228,7 +233,7 @@ impl MemberQuery {
             page: Some(page),
             q: Some(q.to_string()),
             role: Some(role.value()),
-            highlight: None,
+            ..Default::default()
         }
     }
 
@@ -260,7 +265,25 @@ impl MemberQuery {
         Ok(crate::app::orgs::FindMembers {
             text: self.search(),
             role: self.role()?,
+            cursor: self.cursor(),
         })
+    }
+
+    /// Where the page the link came from ended or began; a cursor that is not a name key
+    /// is ignored (the page is then read by its number alone).
+    fn cursor(&self) -> Option<crate::models::orgs::Cursor> {
+        use crate::models::orgs::Cursor;
+        let from = self.from?.clamp(1, 1_000_000);
+        let key = |k: &Option<String>| {
+            k.as_deref()
+                .filter(|k| k.len() <= 64 && !k.is_empty())
+                .map(crate::domain::names::name_key)
+        };
+        match (key(&self.after), key(&self.before)) {
+            (Some(key), None) => Some(Cursor::After { from, key }),
+            (None, Some(key)) => Some(Cursor::Before { from, key }),
+            _ => None,
+        }
     }
 
     /// What the pager appends after `page=N`: the search and the filter.

@@ -174,6 +174,30 @@ impl MemberList {
     fn is_filtered(&self) -> bool {
         !self.q.is_empty() || self.filter != RoleFilter::Any
     }
+
+    /// The pager of `members` at `base`: unfiltered, its links say where this page began
+    /// and ended, so a nearby page is read from there (keyset under the numbered pages).
+    fn pager(&self, base: String, members: &Page<Member>) -> crate::html::layout::Pager {
+        let ends = match (
+            self.is_filtered(),
+            members.items.first(),
+            members.items.last(),
+        ) {
+            (false, Some(first), Some(last)) => Some((
+                crate::domain::names::name_key(&first.username),
+                crate::domain::names::name_key(&last.username),
+            )),
+            _ => None,
+        };
+        crate::html::layout::Pager::new(base, members.page, members.pages(), &self.pager_suffix)
+            .with_ends(ends)
+    }
+}
+
+impl MembersPage {
+    fn pager(&self) -> crate::html::layout::Pager {
+        self.list.pager(self.org.path("/members"), &self.members)
+    }
 }
 
 pub async fn members(
@@ -419,6 +443,11 @@ impl Default for MemberForms {
 }
 
 impl ManageMembersPage {
+    fn pager(&self) -> crate::html::layout::Pager {
+        self.list
+            .pager(self.org.path("/settings/members"), &self.members)
+    }
+
     fn default_value(&self, r: &Option<DatasetRole>) -> &'static str {
         crate::domain::roles::default_role_value(*r)
     }

@@ -291,6 +291,78 @@ pub struct MemberFilter {
     /// Whether `text` also searches email addresses (for administrators only).
     pub emails: bool,
     pub role: RoleFilter,
+    /// Where the page the caller came from began or ended (the everyone list only).
+    pub cursor: Option<Cursor>,
+}
+
+/// Where a page of a list began or ended, so that a nearby page is read from there in the
+/// index instead of skipping every entry before it: keyset pagination under the numbered
+/// pages. The page number stays what the pager shows; the cursor only says where to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    /// Page `from` ended at the name key `key`: a later page starts after it.
+    After { from: i64, key: String },
+    /// Page `from` began at the name key `key`: an earlier page ends before it.
+    Before { from: i64, key: String },
+}
+
+/// How to read one page of the everyone list in its `(org_id, username_key)` index.
+#[derive(Debug, PartialEq, Eq)]
+enum Seek {
+    /// From the start, skipping `skip` entries (page 1, or a page typed without a cursor).
+    Forward { skip: i64, take: i64 },
+    /// From the end backwards (the last pages), skipping `skip`.
+    Backward { skip: i64, take: i64 },
+    /// After `key`, skipping `skip` (a later page reached from a nearby one).
+    After { key: String, skip: i64, take: i64 },
+    /// Before `key` backwards, skipping `skip` (an earlier page reached from a nearby one).
+    Before { key: String, skip: i64, take: i64 },
+}
+
+impl Seek {
+    /// The cheapest way to page `page` of `per_page` rows among `total`, from `cursor`.
+    fn plan(page: i64, per_page: i64, total: i64, cursor: Option<&Cursor>) -> Seek {
+        let offset = Page::<Member>::offset(page, per_page);
+        let skip_back = total - offset - per_page;
+        let from_start = Seek::Forward {
+            skip: offset,
+            take: per_page,
+        };
+        // Nearer the end than the start (the Last link among them): read backwards.
+        let near = if offset > total {
+            from_start
+        } else if skip_back < offset {
+            Seek::Backward {
+                skip: skip_back.max(0),
+                take: per_page + skip_back.min(0),
+            }
+        } else {
+            from_start
+        };
+        let cost = |s: &Seek| match s {
+            Seek::Forward { skip, .. }
+            | Seek::Backward { skip, .. }
+            | Seek::After { skip, .. }
+            | Seek::Before { skip, .. } => *skip,
+        };
+        let from_cursor = match cursor {
+            Some(Cursor::After { from, key }) if *from < page && *from >= 1 => Some(Seek::After {
+                key: key.clone(),
+                skip: (page - from - 1).saturating_mul(per_page),
+                take: per_page,
+            }),
+            Some(Cursor::Before { from, key }) if *from > page => Some(Seek::Before {
+                key: key.clone(),
+                skip: (from - page - 1).saturating_mul(per_page),
+                take: per_page,
+            }),
+            _ => None,
+        };
+        match from_cursor {
+            Some(c) if cost(&c) < cost(&near) => c,
+            _ => near,
+        }
+    }
 }
 
 impl MemberFilter {
@@ -333,25 +405,48 @@ pub fn members(
         memberships::default_dataset_role,
     );
     if filter.is_everyone() {
-        // A deferred join: the page's ids come from the covering index alone, so a deep page
-        // skips index entries, not joined rows. One statement with fixed text, so it stays
-        // prepared (an `IN` list of ids would be a new statement on every view).
+        // A deferred join: the page's ids come from the covering `(org_id, username_key)`
+        // index alone, read from the nearest place the page is known to start: the start, the
+        // end, or where the page the caller came from began or ended ([`Cursor`]), so a deep
+        // page reached through the pager skips at most a few pages of index entries, never
+        // the thousands before it. Each of the four ways is one statement of fixed text.
         let paged = diesel::alias!(memberships as paged);
-        let rows: Vec<MemberRow> = memberships::table
-            .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
-            .filter(
-                memberships::id.eq_any(
-                    paged
-                        .filter(paged.field(memberships::org_id).eq(org_id))
-                        .order(paged.field(memberships::username_key))
-                        .limit(per_page)
-                        .offset(offset)
-                        .select(paged.field(memberships::id)),
-                ),
-            )
-            .order(memberships::username_key)
-            .select(columns)
-            .load(conn)?;
+        let k = paged.field(memberships::username_key);
+        let ids = paged
+            .filter(paged.field(memberships::org_id).eq(org_id))
+            .select(paged.field(memberships::id));
+        // Whichever way the index is read, the page shows its rows in name order. (Not boxed:
+        // a boxed subquery is not a fragment of both backends of the multi-connection.)
+        macro_rules! page_of {
+            ($ids:expr) => {
+                memberships::table
+                    .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
+                    .filter(memberships::id.eq_any($ids))
+                    .order(memberships::username_key)
+                    .select(columns)
+                    .load::<MemberRow>(conn)?
+            };
+        }
+        let rows = match Seek::plan(page, per_page, org.member_count, filter.cursor.as_ref()) {
+            Seek::Forward { skip, take } => page_of!(ids.order(k.asc()).offset(skip).limit(take)),
+            Seek::Backward { skip, take } => {
+                page_of!(ids.order(k.desc()).offset(skip).limit(take))
+            }
+            Seek::After { key, skip, take } => {
+                page_of!(ids
+                    .filter(k.gt(key))
+                    .order(k.asc())
+                    .offset(skip)
+                    .limit(take))
+            }
+            Seek::Before { key, skip, take } => {
+                page_of!(ids
+                    .filter(k.lt(key))
+                    .order(k.desc())
+                    .offset(skip)
+                    .limit(take))
+            }
+        };
         return Ok(Page {
             items: rows.into_iter().map(to_member).collect(),
             page,
@@ -782,4 +877,102 @@ pub fn delete_memberships(conn: &mut DbConn, org_id: i32, user_ids: &[i32]) -> Q
     )
     .execute(conn)
     .map(drop)
+}
+
+#[cfg(test)]
+mod seek_tests {
+    use super::{Cursor, Seek};
+
+    fn after(from: i64, key: &str) -> Option<Cursor> {
+        Some(Cursor::After {
+            from,
+            key: key.into(),
+        })
+    }
+
+    #[test]
+    fn a_page_is_read_from_the_nearest_known_place() {
+        // 10,000 members, 50 a page: page 1 from the start; the last pages from the end.
+        assert_eq!(
+            Seek::plan(1, 50, 10_000, None),
+            Seek::Forward { skip: 0, take: 50 }
+        );
+        assert_eq!(
+            Seek::plan(200, 50, 10_000, None),
+            Seek::Backward { skip: 0, take: 50 }
+        );
+        assert_eq!(
+            Seek::plan(199, 50, 10_000, None),
+            Seek::Backward { skip: 50, take: 50 }
+        );
+        // A partial last page: only its rows, from the end.
+        assert_eq!(
+            Seek::plan(5, 50, 231, None),
+            Seek::Backward { skip: 0, take: 31 }
+        );
+        // Page 100 typed: offset. Reached through Next from 99, or two pages on: the cursor.
+        assert_eq!(
+            Seek::plan(100, 50, 10_000, None),
+            Seek::Forward {
+                skip: 4_950,
+                take: 50
+            }
+        );
+        assert_eq!(
+            Seek::plan(100, 50, 10_000, after(99, "user5041").as_ref()),
+            Seek::After {
+                key: "user5041".into(),
+                skip: 0,
+                take: 50
+            }
+        );
+        assert_eq!(
+            Seek::plan(101, 50, 10_000, after(99, "k").as_ref()),
+            Seek::After {
+                key: "k".into(),
+                skip: 50,
+                take: 50
+            }
+        );
+        let before = Some(Cursor::Before {
+            from: 101,
+            key: "k".into(),
+        });
+        assert_eq!(
+            Seek::plan(100, 50, 10_000, before.as_ref()),
+            Seek::Before {
+                key: "k".into(),
+                skip: 0,
+                take: 50
+            }
+        );
+        // A cursor pointing the wrong way, or costlier than the start, is ignored.
+        assert_eq!(
+            Seek::plan(3, 50, 10_000, after(5, "k").as_ref()),
+            Seek::Forward {
+                skip: 100,
+                take: 50
+            }
+        );
+        assert_eq!(
+            Seek::plan(3, 50, 10_000, after(1, "k").as_ref()),
+            Seek::After {
+                key: "k".into(),
+                skip: 50,
+                take: 50
+            }
+        );
+        assert_eq!(
+            Seek::plan(2, 50, 10_000, after(-4, "k").as_ref()),
+            Seek::Forward { skip: 50, take: 50 }
+        );
+        // Past the end: offset, which finds nothing (the page says so).
+        assert_eq!(
+            Seek::plan(999, 50, 10_000, None),
+            Seek::Forward {
+                skip: 49_900,
+                take: 50
+            }
+        );
+    }
 }

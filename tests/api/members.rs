@@ -113,10 +113,14 @@ db_test!(async fn the_role_filter_finds_administrators_members_and_default_roles
 });
 
 /// Whether `body` links to `href` (its `&` escaped as askama does).
+/// Whether the page links to `href`, alone or followed by a cursor (`&from=...`).
 fn has_pager_link(body: &str, href: &str) -> bool {
-    ["&#38;", "&amp;"]
-        .iter()
-        .any(|amp| body.contains(&format!(r#"href="{}""#, href.replace('&', amp))))
+    let body = unescape_amp(body);
+    body.contains(&format!(r#"href="{href}""#)) || body.contains(&format!(r#"href="{href}&from="#))
+}
+
+fn unescape_amp(s: &str) -> String {
+    s.replace("&#38;", "&").replace("&amp;", "&")
 }
 
 db_test!(async fn pages_are_numbered_with_first_last_and_a_total_with_separators(app) {
@@ -134,7 +138,7 @@ db_test!(async fn pages_are_numbered_with_first_last_and_a_total_with_separators
         for n in [2, 7, 13, 23] {
             assert!(!has_pager_link(&body, &format!("{list}?page={n}")), "{list}: no link to page {n}");
         }
-        assert!(body.contains(&format!(r#"<a class="pager-number" aria-current="page" href="{list}?page=10">10</a>"#)));
+        assert!(unescape_amp(&body).contains(&format!(r#"<a class="pager-number" aria-current="page" href="{list}?page=10">10</a>"#)));
         assert!(body.contains("« First") && body.contains("Last »"));
         // Past the end: said, with a link to the last page (the search kept).
         let body = a.page(&format!("{list}?page=99&q=m1")).await.1;
@@ -431,4 +435,84 @@ db_test!(async fn pages_mask_the_csrf_token_afresh_so_compression_cannot_reveal_
     let bad = String::from_utf8(bad).unwrap();
     let res = a.post_raw("/organizations", format!("username=orgbad&display_name=&csrf_token={bad}")).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+});
+
+/// The usernames of a member list's rows, in order.
+fn names(body: &str) -> Vec<String> {
+    body.split(r#"class="user-cell" href="/"#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The target of the pager link with `marker` (`rel="next"`, `aria-label="Page 3"`).
+fn pager_link(body: &str, marker: &str) -> Option<String> {
+    let body = unescape_amp(body);
+    let link = body.split("<a ").find(|a| a.contains(marker))?;
+    let rest = &link[link.find(r#"href=""#)? + 6..];
+    Some(rest.split('"').next()?.to_string())
+}
+
+db_test!(async fn a_deep_member_page_reached_through_the_pager_is_read_from_where_the_last_one_ended(app) {
+    let a = app.user("alice").await;
+    create_org(&a, "acme").await;
+    bulk_members(&app, "acme", "m", 230, "member");
+    for list in ["/acme/members", "/acme/settings/members"] {
+        // The pages by their number alone (read by offset from the start, or from the end).
+        let mut typed = Vec::new();
+        for n in 1..=5 {
+            let body = a.page(&format!("{list}?page={n}")).await.1;
+            typed.push(names(&body));
+        }
+        assert_eq!(typed.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 50, 50, 31]);
+        let all: Vec<String> = typed.concat();
+        let mut sorted = all.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, all, "{list}: every member once, in name order");
+
+        // Forward through Next: each link says where its page ended, and opens the same rows.
+        let mut body = a.page(&format!("{list}?page=1")).await.1;
+        let numbered = pager_link(&body, r#"aria-label="Page 3""#).unwrap();
+        let ended = typed[0].last().unwrap();
+        assert!(numbered.ends_with(&format!("page=3&from=1&after={ended}")), "{numbered}");
+        for n in 2..=5 {
+            let next = pager_link(&body, r#"rel="next""#).expect("a Next link");
+            let last = typed[n - 2].last().unwrap();
+            assert!(next.ends_with(&format!("page={n}&from={}&after={last}", n - 1)), "{next}");
+            let (status, b) = a.page(&next).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(names(&b), typed[n - 1], "{list} page {n} through Next");
+            body = b;
+        }
+        assert!(pager_link(&body, r#"rel="next""#).is_none(), "the last page has no Next");
+        // And back through Previous (page 1's link needs no cursor).
+        for n in (1..=4).rev() {
+            let prev = pager_link(&body, r#"rel="prev""#).expect("a Previous link");
+            if n > 1 {
+                let first = &typed[n][0];
+                assert!(prev.ends_with(&format!("page={n}&from={}&before={first}", n + 1)), "{prev}");
+            } else {
+                assert!(!prev.contains("from="), "{prev}");
+            }
+            let b = a.page(&prev).await.1;
+            assert_eq!(names(&b), typed[n - 1], "{list} page {n} through Previous");
+            body = b;
+        }
+        // A jump of two pages from a cursor skips one page after it.
+        let b = a.page(&format!("{list}?page=4&from=2&after={}", typed[1][49])).await.1;
+        assert_eq!(names(&b), typed[3]);
+        // A cursor is a position, not a permission or a promise: a member added since, or a
+        // cursor made up, still gives a page of real members in order, never an error.
+        for q in ["page=3&from=2&after=%27%3B--", "page=2&from=9&before=zzz", "page=2&from=1&after="] {
+            let (status, b) = a.page(&format!("{list}?{q}")).await;
+            assert_eq!(status, StatusCode::OK, "{q}");
+            let rows = names(&b);
+            assert!(rows.windows(2).all(|w| w[0] < w[1]), "{q}: in order");
+        }
+    }
+    // A filtered list pages by number: its links carry no cursor.
+    let body = a.page("/acme/settings/members?role=member").await.1;
+    let next = pager_link(&body, r#"rel="next""#).unwrap();
+    assert!(!next.contains("after="), "{next}");
 });
