@@ -283,6 +283,29 @@ diesel::define_sql_function! {
     fn member_text(username_key: diesel::sql_types::Text, display_name: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// `count(*) OVER ()`: how many rows the query found, on each of the rows it returns (the
+/// window is computed before `LIMIT`). A fragment of fixed text, so the statement stays
+/// prepared (diesel's `sql()` literal would be prepared anew on every view).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct CountOverAll;
+
+impl diesel::Expression for CountOverAll {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for CountOverAll {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("count(*) OVER ()");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::SelectableExpression<QS> for CountOverAll {}
+impl<QS> diesel::AppearsOnTable<QS> for CountOverAll {}
+impl diesel::expression::ValidGrouping<()> for CountOverAll {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
 /// Which members a list shows.
 #[derive(Clone, Debug, Default)]
 pub struct MemberFilter {
@@ -456,7 +479,8 @@ pub fn members(
     }
     let text = filter.text.trim().to_lowercase();
     let pattern = like_pattern(&text);
-    let trigrams = !crate::db::is_sqlite(conn) && text.chars().count() >= 3;
+    let sqlite = crate::db::is_sqlite(conn);
+    let trigrams = !sqlite && text.chars().count() >= 3;
     // Boxed, as the filters vary; each combination is one statement text, kept prepared.
     let matching = || {
         let mut q = memberships::table
@@ -474,20 +498,28 @@ pub fn members(
             return q;
         }
         let p = pattern.clone();
+        // SQLite's LIKE ignores ASCII case by itself (and its lower() knows only ASCII):
+        // without lower() per row, the scan takes half the time.
+        let names = |p: String| -> Box<dyn BoxableExpression<_, _, SqlType = diesel::sql_types::Bool>> {
+            if sqlite {
+                Box::new(
+                    memberships::username_key
+                        .like(p.clone())
+                        .escape('\\')
+                        .or(acc::display_name.like(p).escape('\\')),
+                )
+            } else {
+                Box::new(
+                    memberships::username_key
+                        .like(p.clone())
+                        .escape('\\')
+                        .or(lower(acc::display_name).like(p).escape('\\')),
+                )
+            }
+        };
         match (trigrams, filter.emails) {
-            (false, false) => q.filter(
-                memberships::username_key
-                    .like(p.clone())
-                    .escape('\\')
-                    .or(lower(acc::display_name).like(p).escape('\\')),
-            ),
-            (false, true) => q.filter(
-                memberships::username_key
-                    .like(p.clone())
-                    .escape('\\')
-                    .or(lower(acc::display_name).like(p.clone()).escape('\\'))
-                    .or(users::email_key.like(p).escape('\\')),
-            ),
+            (false, false) => q.filter(names(p)),
+            (false, true) => q.filter(names(p.clone()).or(users::email_key.like(p).escape('\\'))),
             (true, emails) => {
                 // Aliases: the subqueries read the same tables as the joins around them.
                 let (found, mailed) = diesel::alias!(acc as found, users as mailed);
@@ -517,15 +549,22 @@ pub fn members(
             }
         }
     };
-    let total: i64 = matching().count().get_result(conn)?;
-    let rows: Vec<MemberRow> = matching()
+    // The page and the count of every match in one statement (a window over the matches,
+    // computed before the limit): one scan or index search, not two. Only a page past the
+    // end, which has no row to carry the count, asks for it again.
+    let rows: Vec<(MemberRow, i64)> = matching()
         .order(memberships::username_key)
         .limit(per_page)
         .offset(offset)
-        .select(columns)
+        .select((columns, CountOverAll))
         .load(conn)?;
+    let total = match rows.first() {
+        Some((_, total)) => *total,
+        None if offset == 0 => 0,
+        None => matching().count().get_result(conn)?,
+    };
     Ok(Page {
-        items: rows.into_iter().map(to_member).collect(),
+        items: rows.into_iter().map(|(row, _)| to_member(row)).collect(),
         page,
         total,
         per_page,
