@@ -327,6 +327,8 @@ pub struct DatasetQuery {
     q: Option<String>,
     sort: Option<String>,
     visibility: Option<String>,
+    /// The viewer's effective role on the datasets listed (`role=labeler`).
+    role: Option<String>,
 }
 
 /// What a list of datasets shows above and below itself: the search, the order, the
@@ -336,6 +338,8 @@ pub struct DatasetList {
     pub q: String,
     pub sort: &'static str,
     pub visibility: &'static str,
+    /// The role filter: "" for any, else a dataset role's value.
+    pub my_role: &'static str,
     pub pager_suffix: String,
 }
 
@@ -353,11 +357,27 @@ impl DatasetList {
         if !self.q.is_empty() {
             s.push_str(&format!(" matching “{}”", self.q));
         }
+        if let Some(role) = crate::domain::roles::DatasetRole::parse(self.my_role) {
+            s.push_str(&format!(" where you are {}", role.label()));
+        }
         s
     }
 
     pub fn is_filtered(&self) -> bool {
-        !self.q.is_empty() || !self.visibility.is_empty() || self.sort != "name"
+        !self.q.is_empty()
+            || !self.visibility.is_empty()
+            || self.sort != "name"
+            || !self.my_role.is_empty()
+    }
+
+    /// The choices of the role filter: (value, label).
+    pub fn role_choices(&self) -> Vec<(&'static str, &'static str)> {
+        use crate::domain::roles::DatasetRole;
+        let mut v = vec![("", "Any")];
+        for r in DatasetRole::ALL.iter().rev() {
+            v.push((r.as_str(), r.label()));
+        }
+        v
     }
 }
 
@@ -380,10 +400,18 @@ impl DatasetQuery {
             "private" => Visibility::Private,
             _ => return Err(error::HtmlError::bad_request("Unknown visibility.")),
         };
+        let my_role = match self.role.as_deref().unwrap_or("").trim() {
+            "" | "any" => None,
+            r => Some(
+                crate::domain::roles::DatasetRole::parse(r)
+                    .ok_or_else(|| error::HtmlError::bad_request("Unknown role."))?,
+            ),
+        };
         Ok(DatasetFilter {
             text: crate::app::orgs::search_text(self.q.as_deref().unwrap_or("")),
             visibility,
             sort,
+            my_role,
         })
     }
 
@@ -413,10 +441,16 @@ impl DatasetQuery {
             suffix.push_str("&visibility=");
             suffix.push_str(visibility);
         }
+        let my_role = filter.my_role.map_or("", |r| r.as_str());
+        if !my_role.is_empty() {
+            suffix.push_str("&role=");
+            suffix.push_str(my_role);
+        }
         DatasetList {
             q: filter.text,
             sort,
             visibility,
+            my_role,
             pager_suffix: suffix,
         }
     }

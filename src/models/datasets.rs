@@ -217,6 +217,9 @@ pub struct DatasetFilter {
     pub text: String,
     pub visibility: Visibility,
     pub sort: DatasetSort,
+    /// Only the datasets on which the viewer's effective role (SPEC section 2: the highest
+    /// that applies) is this one.
+    pub my_role: Option<DatasetRole>,
 }
 
 impl DatasetFilter {
@@ -267,6 +270,35 @@ pub fn list_for_owner(
         }
         if let Some(public) = public {
             q = q.filter(datasets::is_public.eq(public));
+        }
+        // The viewer's effective role here: administrator on every dataset when `sees_all`
+        // (the owner, an administrator of the organization), else the collaborator entry's
+        // role, else viewer on a public dataset.
+        let entry = |role: DatasetRole| {
+            diesel::dsl::exists(
+                collaborators::table
+                    .filter(collaborators::dataset_id.eq(datasets::id))
+                    .filter(collaborators::user_id.eq(uid))
+                    .filter(collaborators::role.eq(role)),
+            )
+        };
+        let any_entry = diesel::dsl::exists(
+            collaborators::table
+                .filter(collaborators::dataset_id.eq(datasets::id))
+                .filter(collaborators::user_id.eq(uid)),
+        );
+        match (filter.my_role, sees_all) {
+            (None, _) | (Some(DatasetRole::Admin), true) => {}
+            // Everything here is the viewer's to administer: no other role applies.
+            (Some(_), true) => q = q.filter(datasets::id.eq(-1)),
+            (Some(DatasetRole::Viewer), false) => {
+                q = q.filter(
+                    entry(DatasetRole::Viewer).or(datasets::is_public
+                        .eq(true)
+                        .and(diesel::dsl::not(any_entry))),
+                )
+            }
+            (Some(role), false) => q = q.filter(entry(role)),
         }
         q
     };
@@ -363,6 +395,8 @@ struct DatasetQuery {
     pattern: Option<String>,
     public: Option<bool>,
     sort: DatasetSort,
+    /// The viewer's effective role on the dataset (the dashboard's filter).
+    my_role: Option<DatasetRole>,
 }
 
 /// Which datasets a list holds.
@@ -439,6 +473,7 @@ where
     bool: diesel::serialize::ToSql<diesel::sql_types::Bool, DB>,
     String: diesel::serialize::ToSql<Text, DB>,
     OrgRole: diesel::serialize::ToSql<Text, DB>,
+    DatasetRole: diesel::serialize::ToSql<Text, DB>,
 {
     fn walk_ast<'b>(
         &'b self,
@@ -455,10 +490,55 @@ where
                 out.push_sql(" AND d.is_public = ");
                 out.push_bind_param::<diesel::sql_types::Bool, _>(public)?;
             }
+            if let Some(role) = &self.my_role {
+                // Administrator: the user's own, their organizations' that they administer,
+                // or an administrator's entry. Any other role: an entry with that role on a
+                // dataset that is neither (those are administrator whatever the entry says).
+                let administered = |out: &mut diesel::query_builder::AstPass<'_, 'b, DB>| {
+                    out.push_sql("d.owner_id = ");
+                    out.push_bind_param::<Integer, _>(&self.user_id)?;
+                    out.push_sql(
+                        " OR d.owner_id IN (SELECT org_id FROM memberships WHERE user_id = ",
+                    );
+                    out.push_bind_param::<Integer, _>(&self.user_id)?;
+                    out.push_sql(" AND role IN (");
+                    for (i, r) in self.admin_roles.iter().enumerate() {
+                        if i > 0 {
+                            out.push_sql(", ");
+                        }
+                        out.push_bind_param::<Text, _>(r)?;
+                    }
+                    out.push_sql("))");
+                    Ok::<_, diesel::result::Error>(())
+                };
+                let entry = |out: &mut diesel::query_builder::AstPass<'_, 'b, DB>| {
+                    out.push_sql("d.id IN (SELECT dataset_id FROM collaborators WHERE user_id = ");
+                    out.push_bind_param::<Integer, _>(&self.user_id)?;
+                    out.push_sql(" AND role = ");
+                    out.push_bind_param::<Text, _>(role)?;
+                    out.push_sql(")");
+                    Ok::<_, diesel::result::Error>(())
+                };
+                if *role == DatasetRole::Admin {
+                    out.push_sql(" AND (");
+                    administered(out)?;
+                    out.push_sql(" OR ");
+                    entry(out)?;
+                    out.push_sql(")");
+                } else {
+                    out.push_sql(" AND ");
+                    entry(out)?;
+                    out.push_sql(" AND NOT (");
+                    administered(out)?;
+                    out.push_sql(")");
+                }
+            }
             Ok(())
         };
         let (limit, offset) = match &self.shape {
-            Shape::Count if self.pattern.is_none() && self.public.is_none() => {
+            Shape::Count
+                if self.pattern.is_none() && self.public.is_none() && self.my_role.is_none() =>
+            {
                 out.push_sql("SELECT COUNT(*) AS total FROM (");
                 self.walk_ids(&mut out)?;
                 out.push_sql(") mine");
@@ -635,6 +715,7 @@ fn query(user_id: i32, scope: Listing, shape: Shape) -> DatasetQuery {
         pattern: None,
         public: None,
         sort: DatasetSort::Name,
+        my_role: None,
     }
 }
 
@@ -643,6 +724,7 @@ fn filtered_query(user_id: i32, shape: Shape, filter: &DatasetFilter) -> Dataset
         pattern: filter.pattern(),
         public: filter.public(),
         sort: filter.sort,
+        my_role: filter.my_role,
         ..query(user_id, Listing::Mine, shape)
     }
 }

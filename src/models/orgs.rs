@@ -294,7 +294,10 @@ impl diesel::Expression for CountOverAll {
 }
 
 impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for CountOverAll {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
         out.push_sql("count(*) OVER ()");
         Ok(())
     }
@@ -500,23 +503,24 @@ pub fn members(
         let p = pattern.clone();
         // SQLite's LIKE ignores ASCII case by itself (and its lower() knows only ASCII):
         // without lower() per row, the scan takes half the time.
-        let names = |p: String| -> Box<dyn BoxableExpression<_, _, SqlType = diesel::sql_types::Bool>> {
-            if sqlite {
-                Box::new(
-                    memberships::username_key
-                        .like(p.clone())
-                        .escape('\\')
-                        .or(acc::display_name.like(p).escape('\\')),
-                )
-            } else {
-                Box::new(
-                    memberships::username_key
-                        .like(p.clone())
-                        .escape('\\')
-                        .or(lower(acc::display_name).like(p).escape('\\')),
-                )
-            }
-        };
+        let names =
+            |p: String| -> Box<dyn BoxableExpression<_, _, SqlType = diesel::sql_types::Bool>> {
+                if sqlite {
+                    Box::new(
+                        memberships::username_key
+                            .like(p.clone())
+                            .escape('\\')
+                            .or(acc::display_name.like(p).escape('\\')),
+                    )
+                } else {
+                    Box::new(
+                        memberships::username_key
+                            .like(p.clone())
+                            .escape('\\')
+                            .or(lower(acc::display_name).like(p).escape('\\')),
+                    )
+                }
+            };
         match (trigrams, filter.emails) {
             (false, false) => q.filter(names(p)),
             (false, true) => q.filter(names(p.clone()).or(users::email_key.like(p).escape('\\'))),

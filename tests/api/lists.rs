@@ -118,14 +118,79 @@ db_test!(async fn dataset_lists_take_a_fixed_number_of_statements(app) {
         assert_eq!(b.page(path).await.0, StatusCode::OK, "{path}");
         app.queries() - before
     }
-    for suffix in ["?q=o", "?q=ds0&sort=newest", "?visibility=private&page=2", "?sort=newest&visibility=public"] {
+    for suffix in ["?q=o", "?q=ds0&sort=newest", "?visibility=private&page=2", "?sort=newest&visibility=public", "?role=admin&q=o", "?role=viewer"] {
         let small = queries(&app, &a, &format!("/small{suffix}")).await;
         let big = queries(&app, &a, &format!("/big{suffix}")).await;
         assert_eq!(small, big, "{suffix}");
         assert!(big <= 12, "{suffix}: {big}");
     }
     let few = queries(&app, &a, "/?q=on&sort=newest").await;
+    let few_admin = queries(&app, &a, "/?role=admin").await;
     bulk_datasets(&app, "alice", 300);
     assert_eq!(few, queries(&app, &a, "/?q=on&sort=newest").await);
+    assert_eq!(few_admin, queries(&app, &a, "/?role=admin").await);
     assert_eq!(count(&a.page("/?q=ds&visibility=private").await.1, r#"class="list-item""#), 50);
+});
+
+db_test!(async fn dataset_lists_filter_by_the_viewers_effective_role(app) {
+    use crate::orgs::{add_member, id_of};
+    let a = app.user("alice").await;
+    let b = app.user("bob").await;
+    create_org(&a, "acme").await;
+    add_member(&a, "acme", "bob", "member", "labeler").await;
+    for name in ["d-lab", "d-pub", "d-rev", "d-none", "d-adm"] {
+        make_dataset(&app, "acme", "alice", name);
+    }
+    make_dataset(&app, "bob", "bob", "mine");
+    make_public(&app, "d-pub");
+    let bob = id_of(&app, "bob");
+    app.with_db(|c| {
+        c.batch_execute(&format!(
+            "DELETE FROM collaborators WHERE user_id = {bob} AND dataset_id IN \
+               (SELECT id FROM datasets WHERE name IN ('d-pub', 'd-none'));
+             UPDATE collaborators SET role = 'reviewer' WHERE user_id = {bob} AND dataset_id = \
+               (SELECT id FROM datasets WHERE name = 'd-rev');
+             UPDATE collaborators SET role = 'admin' WHERE user_id = {bob} AND dataset_id = \
+               (SELECT id FROM datasets WHERE name = 'd-adm');"
+        ))
+        .unwrap()
+    });
+
+    // On the organization page, bob's effective role: his entry, else viewer where public.
+    for (role, want) in [
+        ("labeler", vec!["acme/d-lab"]),
+        ("viewer", vec!["acme/d-pub"]),
+        ("reviewer", vec!["acme/d-rev"]),
+        ("admin", vec!["acme/d-adm"]),
+        ("manager", vec![]),
+        ("", vec!["acme/d-adm", "acme/d-lab", "acme/d-pub", "acme/d-rev"]),
+    ] {
+        assert_eq!(listed(&b.page(&format!("/acme?role={role}")).await.1), want, "/acme?role={role}");
+    }
+    let body = b.page("/acme?role=labeler").await.1;
+    assert!(body.contains("1 dataset where you are Labeler"), "the count says the filter");
+    assert!(body.contains(r#"<option value="labeler" selected>"#));
+    // The dashboard: what bob works on, by his role there (his own dataset is his to administer).
+    assert_eq!(listed(&b.page("/?role=admin").await.1), ["acme/d-adm", "bob/mine"]);
+    assert_eq!(listed(&b.page("/?role=reviewer").await.1), ["acme/d-rev"]);
+    assert_eq!(listed(&b.page("/?role=viewer").await.1), Vec::<String>::new());
+    // An administrator of the organization administers every dataset of it, whatever entry
+    // they hold: no other role applies to them there.
+    assert_eq!(listed(&a.page("/acme?role=admin").await.1).len(), 5);
+    assert_eq!(listed(&a.page("/acme?role=labeler").await.1), Vec::<String>::new());
+    let alice = id_of(&app, "alice");
+    app.with_db(|c| {
+        c.batch_execute(&format!(
+            "DELETE FROM collaborators WHERE user_id = {alice} AND dataset_id = \
+               (SELECT id FROM datasets WHERE name = 'd-lab');
+             INSERT INTO collaborators (dataset_id, user_id, role, created_at) \
+               SELECT id, {alice}, 'labeler', CURRENT_TIMESTAMP FROM datasets WHERE name = 'd-lab'"
+        ))
+        .unwrap()
+    });
+    assert_eq!(listed(&a.page("/?role=labeler").await.1), Vec::<String>::new());
+    assert!(listed(&a.page("/?role=admin").await.1).contains(&"acme/d-lab".to_string()));
+    // The pager keeps the filter; an unknown role is refused.
+    assert_eq!(b.page("/acme?role=owner").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(b.page("/?role=%00").await.0, StatusCode::BAD_REQUEST);
 });
