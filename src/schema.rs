@@ -59,6 +59,7 @@ diesel::table! {
         created_at -> Timestamp,
         cloned_from_id -> Nullable<Integer>,
         sort_key -> Text,
+        collaborator_count -> Integer,
     }
 }
 

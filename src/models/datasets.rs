@@ -33,6 +33,8 @@ pub struct Dataset {
     /// The full name of that dataset, read only where it is shown, and only when the
     /// viewer may see it (SPEC 4.8: a clone must not reveal a private source).
     pub cloned_from: Option<String>,
+    /// How many collaborator entries it has (kept on its row by triggers).
+    pub collaborator_count: i64,
 }
 
 impl Dataset {
@@ -64,6 +66,7 @@ type DatasetTuple = (
     NaiveDateTime,
     NaiveDateTime,
     Option<i32>,
+    i32,
 );
 
 fn from_tuple(t: DatasetTuple) -> Dataset {
@@ -80,6 +83,7 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         created_at,
         owner_created_at,
         cloned_from_id,
+        collaborator_count,
     ) = t;
     Dataset {
         id,
@@ -95,6 +99,7 @@ fn from_tuple(t: DatasetTuple) -> Dataset {
         owner_created_at,
         cloned_from_id,
         cloned_from: None,
+        collaborator_count: i64::from(collaborator_count),
     }
 }
 
@@ -158,6 +163,7 @@ pub fn find_with_access(
                 datasets::created_at,
                 acc::created_at,
                 datasets::cloned_from_id,
+                datasets::collaborator_count,
             ),
             memberships::role.nullable(),
             collaborators::role.nullable(),
@@ -574,7 +580,7 @@ where
                      a.created_at AS owner_created_at, d.name, d.description, d.task_type, \
                      d.is_public, d.created_at, d.cloned_from_id, m.role AS org_role, \
                      c.role AS collaborator_role, \
-                     (SELECT COUNT(*) FROM collaborators cc WHERE cc.dataset_id = d.id) AS collaborators, \
+                     CAST(d.collaborator_count AS BIGINT) AS collaborators, \
                      s.owner_id AS source_owner_id, sa.username AS source_owner, s.name AS source_name, \
                      s.is_public AS source_public, sm.role AS source_org_role, \
                      sc.role AS source_collaborator_role \
@@ -804,6 +810,7 @@ pub fn list_full(
                     owner_created_at: r.owner_created_at,
                     cloned_from_id: r.cloned_from_id,
                     cloned_from,
+                    collaborator_count: r.collaborators,
                 },
                 access,
                 collaborators: r.collaborators,
@@ -851,14 +858,6 @@ pub fn visible_name(conn: &mut DbConn, id: i32, viewer: i32) -> QueryResult<Opti
             Some(format!("{owner}/{name}"))
         }),
     )
-}
-
-/// How many collaborator entries a dataset has.
-pub fn collaborator_count(conn: &mut DbConn, dataset_id: i32) -> QueryResult<i64> {
-    collaborators::table
-        .filter(collaborators::dataset_id.eq(dataset_id))
-        .count()
-        .get_result(conn)
 }
 
 /// An account a user may create datasets for: their own, or an organization they administer.

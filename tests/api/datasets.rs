@@ -912,3 +912,69 @@ db_test!(async fn descriptions_are_escaped_everywhere(app) {
     let body = res.text().await.unwrap();
     assert!(shows_escaped(&body) && !body.contains("<script>alert(1)"));
 });
+
+/// The datasets whose kept `collaborator_count` differs from their entries: (name, kept, real).
+fn miscounted(app: &TestApp) -> Vec<(String, i32, i64)> {
+    app.with_db(|c| {
+        let rows: Vec<(String, i32, i64)> = datasets::table
+            .select((
+                datasets::name,
+                datasets::collaborator_count,
+                collaborators::table
+                    .filter(collaborators::dataset_id.eq(datasets::id))
+                    .count()
+                    .single_value()
+                    .assume_not_null(),
+            ))
+            .load(c)
+            .unwrap();
+        rows.into_iter()
+            .filter(|(_, kept, real)| i64::from(*kept) != *real)
+            .collect()
+    })
+}
+
+db_test!(async fn the_kept_collaborator_count_follows_every_change(app) {
+    use crate::orgs::{add_member, bulk_members, create_org};
+    let owner = app.user("owner").await;
+    app.user("bob").await;
+    create_org(&owner, "acme").await;
+    add_member(&owner, "acme", "bob", "member", "labeler").await;
+    bulk_members(&app, "acme", "m", 40, "member");
+    // The fan-out: every member with a default role joins at creation, in one statement.
+    new_dataset(&owner, "acme", "ds", "private").await;
+    new_dataset(&owner, "owner", "mine", "private").await;
+    assert_eq!(miscounted(&app), vec![]);
+    let api = Api::new(&app.base, Some(&app.api_key(&owner, "count").await));
+    let before = api.get("/datasets/acme/ds/").await.json()["collaborators_count"].as_i64().unwrap();
+    assert!(before >= 40, "{before}");
+    // One entry added, one changed, one removed.
+    assert_redirect(&add_collaborator(&owner, "owner/mine", "bob", "viewer").await, "/owner/mine/settings/collaborators");
+    assert_redirect(&change_collaborator(&owner, "owner/mine", "bob", "reviewer").await, "/owner/mine/settings/collaborators");
+    assert_redirect(&remove_collaborator(&owner, "acme/ds", "m001").await, "/acme/ds/settings/collaborators");
+    assert_eq!(miscounted(&app), vec![]);
+    let after = api.get("/datasets/acme/ds/").await.json()["collaborators_count"].as_i64().unwrap();
+    assert_eq!(after, before - 1, "the API reads the kept count");
+    // A member leaving takes their entries with them (SPEC 4.5), on every dataset at once.
+    let bob = login(&app, "bob").await;
+    assert_eq!(bob.post("/settings/organizations/acme/leave", &[]).await.status().as_u16() / 100, 3);
+    assert_eq!(miscounted(&app), vec![]);
+    assert_eq!(api.get("/datasets/acme/ds/").await.json()["collaborators_count"].as_i64().unwrap(), after - 1);
+    // A clone copies entries in one statement; the lists read the count too.
+    let ans = api.post("/datasets/acme/ds/clone/", serde_json::json!({"name": "ds-copy"})).await;
+    assert_eq!(ans.status.as_u16(), 201, "{}", ans.text);
+    assert_eq!(miscounted(&app), vec![]);
+    let list = api.get("/user/datasets/").await.json();
+    let copy = list.as_array().unwrap().iter().find(|d| d["name"] == "ds-copy").unwrap().clone();
+    assert_eq!(copy["collaborators_count"].as_i64().unwrap(), app.with_db(|c| {
+        collaborators::table
+            .inner_join(datasets::table)
+            .filter(datasets::name.eq("ds-copy"))
+            .count()
+            .get_result::<i64>(c)
+            .unwrap()
+    }));
+    // Deleting a dataset deletes its entries (the cascade) without tripping the trigger.
+    assert_eq!(api.delete("/datasets/acme/ds/").await.status.as_u16() / 100, 2, "deleted");
+    assert_eq!(miscounted(&app), vec![]);
+});
