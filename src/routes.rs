@@ -13,7 +13,7 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
+    access, accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
 };
 
 macro_rules! route_table {
@@ -164,6 +164,7 @@ route_table! {
     "/{org}/settings/members/invitations/{id}" => { POST orgs::manage_invitation },
     "/{org}/settings/members/{user}" => { POST orgs::update_member },
     "/{org}/settings/members/{user}/remove" => { GET orgs::confirm_remove, POST orgs::remove_member },
+    "/{org}/settings/members/{user}/access" => { GET access::member_access },
     "/{org}/settings/audit" => { GET orgs::audit_log },
     "/{org}/settings/webhooks" => { GET webhooks::list, POST webhooks::create },
     "/{org}/settings/webhooks/{id}" => { GET webhooks::show, POST webhooks::act },
@@ -173,4 +174,5 @@ route_table! {
     "/{owner}/{dataset}/settings/collaborators" => { GET datasets::collaborators, POST datasets::add_collaborator },
     "/{owner}/{dataset}/settings/collaborators/{user}" => { POST datasets::change_collaborator },
     "/{owner}/{dataset}/settings/collaborators/{user}/remove" => { POST datasets::remove_collaborator },
+    "/{owner}/{dataset}/settings/access" => { GET access::dataset_access },
 }
