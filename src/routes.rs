@@ -13,7 +13,8 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    access, accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
+    access, accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+    webhooks,
 };
 
 macro_rules! route_table {

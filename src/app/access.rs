@@ -75,8 +75,7 @@ pub fn member_access(
     let (org, role) = orgs::find_with_role(conn, org, p.user_id)?.ok_or(DomainError::NotFound)?;
     let role = authz::org(&org.username, role, OrgAction::Manage)?;
     let member = orgs::member(conn, org.id, member)?.ok_or(DomainError::NotFound)?;
-    let (datasets, hidden) =
-        member_datasets(conn, org.id, member.user_id, member.role, page)?;
+    let (datasets, hidden) = member_datasets(conn, org.id, member.user_id, member.role, page)?;
     Ok(MemberAccessView {
         org,
         role,

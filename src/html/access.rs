@@ -81,8 +81,10 @@ struct MemberAccessPage {
 
 impl MemberAccessPage {
     fn base(&self) -> String {
-        self.org
-            .path(&format!("/settings/members/{}/access", self.member.username))
+        self.org.path(&format!(
+            "/settings/members/{}/access",
+            self.member.username
+        ))
     }
 
     fn role_of(&self, d: &MemberDataset) -> &'static str {

@@ -50,8 +50,11 @@ impl Sql {
 
     fn query(
         &self,
-    ) -> diesel::query_builder::BoxedSqlQuery<'_, <DbConn as Connection>::Backend, diesel::query_builder::SqlQuery>
-    {
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        '_,
+        <DbConn as Connection>::Backend,
+        diesel::query_builder::SqlQuery,
+    > {
         let mut q = diesel::sql_query(self.text.clone()).into_boxed();
         for b in &self.binds {
             q = match b {

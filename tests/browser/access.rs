@@ -103,7 +103,11 @@ async fn run(backend: Backend) {
         ),
     ] {
         let row = format!("tr[data-person='{who}']");
-        assert_eq!(page.text(&format!("{row} [data-role]")).await, role, "{who}");
+        assert_eq!(
+            page.text(&format!("{row} [data-role]")).await,
+            role,
+            "{who}"
+        );
         assert_eq!(
             page.text(&format!("{row} [data-sources]")).await,
             sources,
