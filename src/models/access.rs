@@ -71,7 +71,8 @@ impl Sql {
 /// (an organization administrator who is also a collaborator is one row). A `UNION ALL` of
 /// index look-ups: the personal owner, the owning organization's administrators, the
 /// collaborator entries; then the search on the username.
-fn grantees_from(sql: &mut Sql, ds: &Dataset, pattern: &Option<String>) {
+/// (The count without a search reads no account: every row of the union has one.)
+fn grantees_from(sql: &mut Sql, ds: &Dataset, pattern: &Option<String>, accounts: bool) {
     sql.push(
         " FROM (SELECT user_id, MAX(is_owner) AS is_owner, MAX(org_role) AS org_role, \
          MAX(role) AS role FROM (",
@@ -105,7 +106,10 @@ fn grantees_from(sql: &mut Sql, ds: &Dataset, pattern: &Option<String>) {
          FROM collaborators WHERE dataset_id = ",
     )
     .bind(Bind::Int(ds.id))
-    .push(") s GROUP BY user_id) g JOIN accounts a ON a.id = g.user_id");
+    .push(") s GROUP BY user_id) g");
+    if accounts || pattern.is_some() {
+        sql.push(" JOIN accounts a ON a.id = g.user_id");
+    }
     if let Some(p) = pattern {
         sql.push(" WHERE a.username_key LIKE ")
             .bind(Bind::Text(p.clone()))
@@ -145,11 +149,11 @@ pub fn grantees(
     let pattern = (!text.is_empty()).then(|| like_pattern(&text));
     let mut count = Sql::default();
     count.push("SELECT COUNT(*) AS total");
-    grantees_from(&mut count, ds, &pattern);
+    grantees_from(&mut count, ds, &pattern, false);
     let total = count.query().get_result::<Total>(conn)?.total;
     let mut list = Sql::default();
     list.push("SELECT a.username, a.display_name, g.is_owner, g.org_role, g.role");
-    grantees_from(&mut list, ds, &pattern);
+    grantees_from(&mut list, ds, &pattern, true);
     list.push(" ORDER BY a.username_key LIMIT ")
         .bind(Bind::Big(PAGE_SIZE))
         .push(" OFFSET ")

@@ -348,3 +348,30 @@ db_test!(async fn both_pages_are_paginated_and_run_a_fixed_number_of_statements(
         assert_eq!(n, tiny_member, "the member's Access page");
     }
 });
+
+db_test!(async fn ten_thousand_administrators_and_collaborators_take_the_same_statements(app) {
+    // The brief's size: an organization of 10,000 administrators and collaborators.
+    let boss = app.user("boss").await;
+    create_org(&boss, "huge").await;
+    bulk_members(&app, "huge", "a", 5_000, "admin");
+    bulk_members(&app, "huge", "m", 5_000, "member");
+    make_dataset(&app, "huge", "boss", "all");
+    let page = access_page("huge/all");
+    let started = std::time::Instant::now();
+    let (ran, body) = statements(&app, &boss, &format!("{page}?page=150")).await;
+    let took = started.elapsed() / 2;
+    assert!(body.contains("10,001 people"), "the total");
+    let rows = rows(&body, "data-person");
+    assert_eq!(rows.len(), 50);
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "by username: {names:?}");
+    let (ran_q, _) = statements(&app, &boss, &format!("{page}?q=m49")).await;
+    let (ran_m, body) = statements(&app, &boss, "/huge/settings/members/m042/access").await;
+    assert_eq!(rows_of(&body).len(), 1);
+    println!("10,000: {ran} / {ran_q} / {ran_m} statements, a page of the Access tab in {took:?} ({:?})", app.backend);
+    assert_eq!((ran, ran_q, ran_m), (4, 4, 5));
+});
+
+fn rows_of(html: &str) -> Vec<(String, String, String)> {
+    rows(html, "data-dataset")
+}
