@@ -127,6 +127,7 @@ api_table! {
     "/datasets/{owner}/{name}/" => { GET api::datasets::get, PATCH api::datasets::update, DELETE api::datasets::delete },
     "/datasets/{owner}/{name}/clone/" => { POST api::datasets::clone },
     "/datasets/{owner}/{name}/collaborators/" => { GET api::datasets::collaborators, POST api::datasets::add_collaborator },
+    "/datasets/{owner}/{name}/access/" => { GET api::datasets::access },
     "/datasets/{owner}/{name}/collaborators/{user}" => { GET api::datasets::collaborator, PATCH api::datasets::change_collaborator, DELETE api::datasets::remove_collaborator },
 }
 

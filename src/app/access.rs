@@ -4,7 +4,7 @@
 
 use crate::app::authz;
 use crate::app::error::DomainError;
-use crate::app::orgs::search_text;
+use crate::app::orgs::{search_text, Paging};
 use crate::app::principal::Principal;
 use crate::db::DbConn;
 use crate::domain::access::Access;
@@ -35,13 +35,13 @@ pub fn dataset_access(
     owner: &str,
     name: &str,
     search: &str,
-    page: i64,
+    paging: Paging,
 ) -> Result<DatasetAccessView> {
     let (ds, access) = datasets::find_with_access(conn, owner, name, Some(p.user_id))?
         .ok_or(DomainError::NotFound)?;
     let access = authz::dataset(&ds.name, access, DatasetAction::ManageCollaborators)?;
     let search = search_text(search);
-    let people = grantees(conn, &ds, &search, page)?;
+    let people = grantees(conn, &ds, &search, paging.page, paging.per_page)?;
     Ok(DatasetAccessView {
         ds,
         access,

@@ -112,6 +112,28 @@ impl Sources {
         v
     }
 
+    /// The sources as stable codes, highest first, for the JSON API: `owner`,
+    /// `organization_administrator`, `collaborator`, `public`.
+    pub fn codes(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.owner {
+            v.push("owner");
+        }
+        if self
+            .org_role
+            .is_some_and(|r| r.can(OrgAction::AdministerDatasets))
+        {
+            v.push("organization_administrator");
+        }
+        if self.collaborator.is_some() {
+            v.push("collaborator");
+        }
+        if self.public {
+            v.push("public");
+        }
+        v
+    }
+
     /// "Administrator — organization administrator; collaborator entry: Labeler".
     pub fn summary(&self) -> String {
         match self.role() {

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::app::access::{self as uc, DatasetAccessView, MemberAccessView};
+use crate::app::orgs::Paging;
 use crate::app::Principal;
 use crate::domain::access::Access;
 use crate::domain::roles::{DatasetRole, OrgRole};
@@ -47,7 +48,7 @@ pub async fn dataset_access(
     let (owner, name) = path.into_inner();
     let (p, page, q) = (user.clone(), query.page(), query.search());
     let view: DatasetAccessView = state
-        .run(move |c| uc::dataset_access(c, &p, &owner, &name, &q, page))
+        .run(move |c| uc::dataset_access(c, &p, &owner, &name, &q, Paging::html(page)))
         .await?;
     let ctx = Layout::new(
         &session,

@@ -137,13 +137,14 @@ struct GranteeRow {
     role: Option<DatasetRole>,
 }
 
-/// One page of the people with access to `ds` by username, those whose username contains
-/// `search` (any case; "" for all), and how many there are: two statements.
+/// One page of `per_page` people with access to `ds` by username, those whose username
+/// contains `search` (any case; "" for all), and how many there are: two statements.
 pub fn grantees(
     conn: &mut DbConn,
     ds: &Dataset,
     search: &str,
     page: i64,
+    per_page: i64,
 ) -> QueryResult<Page<Grantee>> {
     let text = search.trim().to_lowercase();
     let pattern = (!text.is_empty()).then(|| like_pattern(&text));
@@ -155,9 +156,9 @@ pub fn grantees(
     list.push("SELECT a.username, a.display_name, g.is_owner, g.org_role, g.role");
     grantees_from(&mut list, ds, &pattern, true);
     list.push(" ORDER BY a.username_key LIMIT ")
-        .bind(Bind::Big(PAGE_SIZE))
+        .bind(Bind::Big(per_page))
         .push(" OFFSET ")
-        .bind(Bind::Big(Page::<()>::offset(page, PAGE_SIZE)));
+        .bind(Bind::Big(Page::<()>::offset(page, per_page)));
     let rows: Vec<GranteeRow> = list.query().load(conn)?;
     let items = rows
         .into_iter()
@@ -176,7 +177,7 @@ pub fn grantees(
         items,
         page,
         total,
-        per_page: PAGE_SIZE,
+        per_page,
     })
 }
 

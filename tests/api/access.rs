@@ -375,3 +375,35 @@ db_test!(async fn ten_thousand_administrators_and_collaborators_take_the_same_st
 fn rows_of(html: &str) -> Vec<(String, String, String)> {
     rows(html, "data-dataset")
 }
+
+// ---- The JSON API ----
+
+db_test!(async fn the_api_lists_everyone_with_access_and_why(app) {
+    let (boss, api) = app.api_user("boss").await;
+    let (ben, ben_api) = app.api_user("ben").await;
+    let (_, stranger_api) = app.api_user("stranger").await;
+    app.user("ada").await;
+    drop(ben);
+    create_org(&boss, "acme").await;
+    add_member(&boss, "acme", "ada", "admin", "none").await;
+    add_member(&boss, "acme", "ben", "member", "none").await;
+    new_dataset(&boss, "acme", "cats", "private").await;
+    add_collaborator(&boss, "acme/cats", "ben", "reviewer").await;
+    let ans = api.get("/datasets/acme/cats/access/").await;
+    assert_eq!(ans.status, StatusCode::OK, "{}", ans.text);
+    assert_eq!(
+        ans.json(),
+        serde_json::json!([
+            {"username": "ada", "role": "admin", "sources": ["organization_administrator"], "collaborator_role": null},
+            {"username": "ben", "role": "reviewer", "sources": ["collaborator"], "collaborator_role": "reviewer"},
+            {"username": "boss", "role": "admin", "sources": ["organization_administrator", "collaborator"], "collaborator_role": "admin"},
+        ])
+    );
+    let ans = api.get("/datasets/acme/cats/access?q=BO&per_page=1").await;
+    assert_eq!(ans.json().as_array().unwrap().len(), 1);
+    assert_eq!(ans.json()[0]["username"], "boss");
+    assert_eq!(api.get("/datasets/acme/cats/access/?per_page=0").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(ben_api.get("/datasets/acme/cats/access/").await.status, StatusCode::FORBIDDEN, "a reviewer");
+    assert_eq!(stranger_api.get("/datasets/acme/cats/access/").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(Api::new(&app.base, None).get("/datasets/acme/cats/access/").await.status, StatusCode::UNAUTHORIZED);
+});
