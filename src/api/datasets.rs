@@ -293,7 +293,12 @@ pub async fn access(
         crate::app::access::dataset_access(c, p, &owner, &name, &q, paging)
     })
     .await?;
-    Ok(ok(&view.people.items.iter().map(Grantee::of).collect::<Vec<_>>()))
+    Ok(ok(&view
+        .people
+        .items
+        .iter()
+        .map(Grantee::of)
+        .collect::<Vec<_>>()))
 }
 
 /// One collaborator entry (managers and administrators); the owner and organization
