@@ -13,7 +13,8 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
+    access, accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+    webhooks,
 };
 
 macro_rules! route_table {
@@ -126,6 +127,7 @@ api_table! {
     "/datasets/{owner}/{name}/" => { GET api::datasets::get, PATCH api::datasets::update, DELETE api::datasets::delete },
     "/datasets/{owner}/{name}/clone/" => { POST api::datasets::clone },
     "/datasets/{owner}/{name}/collaborators/" => { GET api::datasets::collaborators, POST api::datasets::add_collaborator },
+    "/datasets/{owner}/{name}/access/" => { GET api::datasets::access },
     "/datasets/{owner}/{name}/collaborators/{user}" => { GET api::datasets::collaborator, PATCH api::datasets::change_collaborator, DELETE api::datasets::remove_collaborator },
 }
 
@@ -164,6 +166,7 @@ route_table! {
     "/{org}/settings/members/invitations/{id}" => { POST orgs::manage_invitation },
     "/{org}/settings/members/{user}" => { POST orgs::update_member },
     "/{org}/settings/members/{user}/remove" => { GET orgs::confirm_remove, POST orgs::remove_member },
+    "/{org}/settings/members/{user}/access" => { GET access::member_access },
     "/{org}/settings/audit" => { GET orgs::audit_log },
     "/{org}/settings/webhooks" => { GET webhooks::list, POST webhooks::create },
     "/{org}/settings/webhooks/{id}" => { GET webhooks::show, POST webhooks::act },
@@ -173,4 +176,5 @@ route_table! {
     "/{owner}/{dataset}/settings/collaborators" => { GET datasets::collaborators, POST datasets::add_collaborator },
     "/{owner}/{dataset}/settings/collaborators/{user}" => { POST datasets::change_collaborator },
     "/{owner}/{dataset}/settings/collaborators/{user}/remove" => { POST datasets::remove_collaborator },
+    "/{owner}/{dataset}/settings/access" => { GET access::dataset_access },
 }

@@ -5,8 +5,8 @@
 use actix_web::{web, HttpResponse};
 
 use crate::api::wire::{
-    self, CloneRequest, Collaborator, CollaboratorPatch, Dataset, DatasetPatch, NewCollaborator,
-    NewDataset,
+    self, CloneRequest, Collaborator, CollaboratorPatch, Dataset, DatasetPatch, Grantee,
+    NewCollaborator, NewDataset,
 };
 use crate::api::{created, no_content, ok, run, ApiError, Body, Key, PageQuery, State};
 use crate::app::datasets::{
@@ -257,6 +257,48 @@ pub async fn collaborators(
     })
     .await?;
     Ok(ok(&list.iter().map(Collaborator::of).collect::<Vec<_>>()))
+}
+
+/// `?page=N&per_page=M&q=TEXT` of the access list.
+#[derive(serde::Deserialize, Debug, Clone)]
+pub struct AccessQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+    /// A part of the username, in any case.
+    q: Option<String>,
+}
+
+/// Everyone with access to a dataset and why, by username (managers and administrators):
+/// the effective role and every source of it. An organization administrator who is also a
+/// collaborator is one entry.
+#[utoipa::path(get, path = "/datasets/{owner}/{name}/access/", tag = "Collaborators",
+    params(("owner" = String, Path), ("name" = String, Path), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query), ("q" = Option<String>, Query, description = "a part of the username")),
+    responses((status = 200, body = [Grantee]), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = [])))]
+pub async fn access(
+    state: State,
+    key: Key,
+    path: web::Path<(String, String)>,
+    query: web::Query<AccessQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, name) = path.into_inner();
+    let query = query.into_inner();
+    let paging = PageQuery {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .paging(DEFAULT_PER_PAGE)?;
+    let q = query.q.unwrap_or_default();
+    let view = run(&state, key, move |c, p| {
+        crate::app::access::dataset_access(c, p, &owner, &name, &q, paging)
+    })
+    .await?;
+    Ok(ok(&view
+        .people
+        .items
+        .iter()
+        .map(Grantee::of)
+        .collect::<Vec<_>>()))
 }
 
 /// One collaborator entry (managers and administrators); the owner and organization

@@ -257,6 +257,32 @@ impl Collaborator {
     }
 }
 
+/// A person with access to a dataset, and why (`GET /datasets/{owner}/{name}/access/`).
+/// Everyone may view a public dataset besides (the dataset's `public`): that is not a row.
+#[derive(Serialize, ToSchema)]
+pub struct Grantee {
+    pub username: String,
+    /// The effective role, the highest that applies: `viewer` ... `admin`.
+    pub role: &'static str,
+    /// Every source of it, highest first: `owner` (the personal account that owns the
+    /// dataset), `organization_administrator` (of the organization that owns it),
+    /// `collaborator` (an entry, with `collaborator_role`).
+    pub sources: Vec<&'static str>,
+    /// The role of the collaborator entry, or `null` without one.
+    pub collaborator_role: Option<&'static str>,
+}
+
+impl Grantee {
+    pub fn of(g: &crate::models::access::Grantee) -> Grantee {
+        Grantee {
+            username: g.username.clone(),
+            role: g.sources.role().map_or("", DatasetRole::as_str),
+            sources: g.sources.codes(),
+            collaborator_role: g.sources.collaborator.map(DatasetRole::as_str),
+        }
+    }
+}
+
 /// An event of an organization's audit log.
 #[derive(Serialize, ToSchema)]
 pub struct AuditEvent {

@@ -8,6 +8,7 @@
 //! transaction. It answers a typed result or a [`DomainError`] with a stable code. Reads take
 //! a connection and check the same permissions. Nothing here knows HTTP.
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod attempts;

@@ -6,6 +6,7 @@
 //! decide which controls to show. Here too: the session store and the principal it yields,
 //! CSRF, the error pages, and the embedded static assets.
 
+pub mod access;
 pub mod accounts;
 pub mod api_docs;
 pub mod api_keys;

@@ -1,5 +1,6 @@
 //! Persistence: plain functions over `&mut DbConn`, so that several compose in one transaction.
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;

@@ -201,6 +201,9 @@ fn cases(method: &'static str, pattern: &str, caller: Caller, n: usize) -> Vec<C
                         expect(DatasetAction::View, 400),
                         false,
                     ),
+                    ("GET", "/datasets/{owner}/{name}/access/") => {
+                        (None, expect(DatasetAction::ManageCollaborators, 200), false)
+                    }
                     ("GET", "/datasets/{owner}/{name}/collaborators/") => {
                         (None, expect(DatasetAction::ManageCollaborators, 200), false)
                     }

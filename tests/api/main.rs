@@ -7,6 +7,7 @@ mod receiver;
 #[path = "../support/smtp.rs"]
 mod smtp;
 
+mod access;
 mod accounts;
 mod api;
 mod api_matrix;

@@ -372,6 +372,13 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
             form(&[("action", "ping")]),
             org_expect(actor, OrgAction::Manage, NOT_FOUND, TO_LOGIN),
         )],
+        ("GET", "/{org}/settings/members/{user}/access") => {
+            vec![one(
+                format!("/{org}/settings/members/{member}/access"),
+                vec![],
+                org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
+            )]
+        }
         ("GET", "/{org}/settings/members/{user}/remove") => {
             vec![one(
                 format!("/{org}/settings/members/{member}/remove"),
@@ -507,6 +514,11 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
                         path,
                         form(&[("action", "delete"), ("confirm", "wrong name")]),
                         dataset_expect(*ds, actor, DatasetAction::ManageSettings, INVALID, true),
+                    ),
+                    ("GET", "/{owner}/{dataset}/settings/access") => one(
+                        path,
+                        vec![],
+                        dataset_expect(*ds, actor, DatasetAction::ManageCollaborators, OK, true),
                     ),
                     ("GET", "/{owner}/{dataset}/settings/collaborators") => one(
                         path,

@@ -68,7 +68,7 @@ const MEMBER_PAGES: [&str; 13] = [
     "/delta/settings",
     "/api",
 ];
-const ADMIN_PAGES: [&str; 14] = [
+const ADMIN_PAGES: [&str; 16] = [
     "/",
     "/delta",
     "/delta/members",
@@ -79,6 +79,8 @@ const ADMIN_PAGES: [&str; 14] = [
     "/delta/reports",
     "/delta/reports/settings",
     "/delta/reports/settings/collaborators",
+    "/delta/reports/settings/access",
+    "/delta/settings/members/olga/access",
     "/datasets/new?owner=delta",
     "/settings/organizations",
     "/settings/organizations/delta/leave",

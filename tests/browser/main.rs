@@ -19,6 +19,7 @@
 //!
 //! Run: `cargo test --test browser -- --nocapture`
 
+mod access;
 mod api_keys;
 mod edges;
 mod harness;

@@ -7,7 +7,7 @@ use crate::harness::{browser_installed, Backend, ChromeDriver, Page, TestApp, SI
 const ORG: &str = "delta";
 
 /// The pages of an organization with a member and a dataset, seen by its administrator.
-const PAGES: [&str; 16] = [
+const PAGES: [&str; 18] = [
     "/",
     "/pat",
     "/organizations/new",
@@ -20,6 +20,8 @@ const PAGES: [&str; 16] = [
     "/delta/reports",
     "/delta/reports/settings",
     "/delta/reports/settings/collaborators",
+    "/delta/reports/settings/access",
+    "/delta/settings/members/olga/access",
     "/settings",
     "/settings/organizations",
     "/settings/api-keys",
