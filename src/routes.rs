@@ -13,7 +13,7 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings, webhooks,
+    accounts, api_keys, assets, bulk_add, datasets, home, invitations, orgs, profiles, settings, webhooks,
 };
 
 macro_rules! route_table {
@@ -160,6 +160,9 @@ route_table! {
     "/{org}/settings/members" => { GET orgs::manage_members, POST orgs::add_member },
     "/{org}/settings/members.csv" => { GET orgs::export_members },
     "/{org}/settings/bulk-members" => { GET orgs::bulk_confirm, POST orgs::bulk_apply },
+    "/{org}/settings/apply-defaults" => { GET bulk_add::defaults_confirm, POST bulk_add::defaults_apply },
+    "/{org}/settings/members/import/preview" => { POST bulk_add::import_preview },
+    "/{org}/settings/members/import" => { POST bulk_add::import_apply },
     "/{org}/settings/members/invitations" => { POST orgs::invite },
     "/{org}/settings/members/invitations/{id}" => { POST orgs::manage_invitation },
     "/{org}/settings/members/{user}" => { POST orgs::update_member },

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod attempts;
+pub mod bulk_add;
 mod authz;
 pub mod datasets;
 pub mod email;

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod api_docs;
 pub mod api_keys;
+pub mod bulk_add;
 pub mod assets;
 pub mod csrf;
 pub mod datasets;
