@@ -24,17 +24,24 @@ struct ImportForm {
     file: String,
     role: String,
     default_role: String,
+    seen: std::collections::HashSet<String>,
 }
 
 impl ImportForm {
-    fn set(&mut self, name: &str, value: String) {
-        match name {
-            "lines" => self.lines = value,
-            "file" => self.file = value,
-            "role" => self.role = value,
-            "default_role" => self.default_role = value,
-            _ => {}
+    /// Takes one field; a field sent twice is a forged form, as serde's forms say.
+    fn set(&mut self, name: &str, value: String) -> Result<(), HtmlError> {
+        let slot = match name {
+            "lines" => &mut self.lines,
+            "file" => &mut self.file,
+            "role" => &mut self.role,
+            "default_role" => &mut self.default_role,
+            _ => return Ok(()),
+        };
+        if !self.seen.insert(name.to_string()) {
+            return Err(HtmlError::bad_request(format!("duplicate field `{name}`")));
         }
+        *slot = value;
+        Ok(())
     }
 
     /// The command: the pasted lines, then the file's; the roles parsed by the parsers of
@@ -93,7 +100,7 @@ async fn read_import(req: &HttpRequest, payload: web::Payload) -> Result<ImportF
                 }
                 value.extend_from_slice(&chunk);
             }
-            form.set(&name, utf8(value)?);
+            form.set(&name, utf8(value)?)?;
         }
         return Ok(form);
     }
@@ -110,7 +117,7 @@ async fn read_import(req: &HttpRequest, payload: web::Payload) -> Result<ImportF
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .map_err(|_| HtmlError::bad_request("The form could not be read."))?;
     for (k, v) in pairs {
-        form.set(&k, v);
+        form.set(&k, v)?;
     }
     Ok(form)
 }
