@@ -20,6 +20,7 @@
 //! Run: `cargo test --test browser -- --nocapture`
 
 mod api_keys;
+mod bulk_add;
 mod edges;
 mod harness;
 mod invitation;

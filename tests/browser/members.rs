@@ -16,7 +16,7 @@ async fn postgres() {
 }
 
 /// Signs `name` up over plain HTTP (the browser stays signed in as the administrator).
-async fn sign_up(base: &str, name: &str) {
+pub(crate) async fn sign_up(base: &str, name: &str) {
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
