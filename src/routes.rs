@@ -13,7 +13,8 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    accounts, api_keys, assets, bulk_add, datasets, home, invitations, orgs, profiles, settings, webhooks,
+    accounts, api_keys, assets, bulk_add, datasets, home, invitations, orgs, profiles, settings,
+    webhooks,
 };
 
 macro_rules! route_table {

@@ -204,9 +204,8 @@ fn parse_lines(cmd: &ImportMembers) -> Result<Vec<Parsed>> {
         } else {
             let role = match pick(1) {
                 None => Ok(cmd.role),
-                Some(v) => OrgRole::parse(&v.to_ascii_lowercase()).ok_or_else(|| {
-                    format!("“{v}” is no organization role (member or admin)")
-                }),
+                Some(v) => OrgRole::parse(&v.to_ascii_lowercase())
+                    .ok_or_else(|| format!("“{v}” is no organization role (member or admin)")),
             };
             let default = match pick(2) {
                 None => Ok(cmd.default_role),
@@ -321,11 +320,9 @@ pub fn import_apply(tx: &mut WriteTx<'_>, p: &Principal, cmd: ImportMembers) -> 
     if rows.is_empty() {
         return Ok(plan);
     }
-    orgs::insert_memberships(tx, org.id, &rows).map_err(unique_means(
-        Conflict::AlreadyMember {
-            org: org.username.clone(),
-        },
-    ))?;
+    orgs::insert_memberships(tx, org.id, &rows).map_err(unique_means(Conflict::AlreadyMember {
+        org: org.username.clone(),
+    }))?;
     let events: Vec<Event<'_>> = rows
         .iter()
         .map(|m| Event {
@@ -451,11 +448,10 @@ fn defaults_plan(conn: &mut DbConn, org: &Org, cmd: &ApplyDefaults) -> Result<De
         found.iter().filter(|m| m.default_role.is_some()).collect();
     let all = datasets::names_of_owner(conn, org.id)?;
     let ids: Vec<i32> = with_default.iter().map(|m| m.user_id).collect();
-    let entries: HashMap<(i32, i32), DatasetRole> =
-        datasets::entries_on_owner(conn, org.id, &ids)?
-            .into_iter()
-            .map(|(d, u, r)| ((d, u), r))
-            .collect();
+    let entries: HashMap<(i32, i32), DatasetRole> = datasets::entries_on_owner(conn, org.id, &ids)?
+        .into_iter()
+        .map(|(d, u, r)| ((d, u), r))
+        .collect();
     let mut grants = Vec::new();
     for m in &with_default {
         let Some(to) = m.default_role else { continue };
@@ -526,7 +522,8 @@ pub fn defaults_apply(
         .filter(|g| g.from.is_none())
         .map(|g| (g.dataset_id, g.user_id, g.to))
         .collect();
-    datasets::insert_collaborators(tx, &new).map_err(unique_means(Conflict::AlreadyCollaborator))?;
+    datasets::insert_collaborators(tx, &new)
+        .map_err(unique_means(Conflict::AlreadyCollaborator))?;
     let events: Vec<Event<'_>> = plan
         .grants
         .iter()

@@ -11,8 +11,8 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod attempts;
-pub mod bulk_add;
 mod authz;
+pub mod bulk_add;
 pub mod datasets;
 pub mod email;
 pub mod error;

@@ -469,7 +469,12 @@ pub fn leave(tx: &mut WriteTx<'_>, p: &Principal, cmd: Leave) -> Result<Removed>
 
 /// The organization `name` as the caller may see it: "not found" unless a member,
 /// "forbidden" when the member's role does not allow `action` (one statement).
-pub(crate) fn find(conn: &mut DbConn, p: &Principal, name: &str, action: OrgAction) -> Result<(Org, OrgRole)> {
+pub(crate) fn find(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    action: OrgAction,
+) -> Result<(Org, OrgRole)> {
     let (org, role) = orgs::find_with_role(conn, name, p.user_id)?.ok_or(DomainError::NotFound)?;
     let role = authz::org(&org.username, role, action)?;
     Ok((org, role))
@@ -750,9 +755,7 @@ impl BulkChange {
             BulkChange::DefaultRole(d) => {
                 format!("Set default dataset role to {}", default_role_label(d))
             }
-            BulkChange::ApplyDefaults => {
-                "Apply default dataset roles to existing datasets".into()
-            }
+            BulkChange::ApplyDefaults => "Apply default dataset roles to existing datasets".into(),
             BulkChange::Remove => "Remove from the organization".into(),
         }
     }

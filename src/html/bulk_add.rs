@@ -92,8 +92,8 @@ async fn read_import(req: &HttpRequest, payload: web::Payload) -> Result<ImportF
             let name = field.name().unwrap_or_default().to_string();
             let mut value = Vec::new();
             while let Some(chunk) = field.next().await {
-                let chunk = chunk
-                    .map_err(|_| HtmlError::bad_request("The upload could not be read."))?;
+                let chunk =
+                    chunk.map_err(|_| HtmlError::bad_request("The upload could not be read."))?;
                 total += chunk.len();
                 if total > MAX_FORM_BYTES {
                     return Err(HtmlError::TooLarge);
@@ -205,7 +205,12 @@ pub async fn import_apply(
             let mut text = if n == 0 {
                 "Nobody was added.".to_string()
             } else {
-                let shown = names.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+                let shown = names
+                    .iter()
+                    .take(10)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let more = if n > 10 {
                     format!(" and {} more", n - 10)
                 } else {
@@ -341,7 +346,8 @@ pub async fn defaults_apply(
         Ok(plan) => {
             let (added, raised) = (plan.added(), plan.raised());
             let text = if added + raised == 0 {
-                "Nothing changed: every entry already has the default dataset role or a higher one.".to_string()
+                "Nothing changed: every entry already has the default dataset role or a higher one."
+                    .to_string()
             } else {
                 format!(
                     "Default dataset roles applied to the existing datasets of {}: {added} collaborator entr{} added, {raised} raised.",

@@ -115,7 +115,9 @@ pub fn record_many(conn: &mut DbConn, events: &[Event<'_>]) -> QueryResult<()> {
     };
     let account_id = first.account_id;
     debug_assert!(events.iter().all(|e| e.account_id == account_id));
-    debug_assert!(events.iter().all(|e| e.action != Action::InvitationAccepted));
+    debug_assert!(events
+        .iter()
+        .all(|e| e.action != Action::InvitationAccepted));
     let now = Utc::now().naive_utc();
     let heard: Vec<(&Event<'_>, WebhookEvent)> = events
         .iter()

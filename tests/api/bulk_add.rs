@@ -16,21 +16,30 @@ use reqwest::StatusCode;
 const PREVIEW: &str = "/acme/settings/members/import/preview";
 const APPLY: &str = "/acme/settings/members/import";
 
-fn paste<'a>(lines: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![("lines", lines), ("role", "member"), ("default_role", "labeler")]
+fn paste(lines: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("lines", lines),
+        ("role", "member"),
+        ("default_role", "labeler"),
+    ]
 }
 
 /// The number shown for one outcome on the preview (`data-count="add"`, ...).
 fn shown_count(body: &str, outcome: &str) -> usize {
     let key = format!(r#"data-count="{outcome}">"#);
-    let at = body.find(&key).unwrap_or_else(|| panic!("no count {outcome}: {body}")) + key.len();
+    let at = body
+        .find(&key)
+        .unwrap_or_else(|| panic!("no count {outcome}: {body}"))
+        + key.len();
     body[at..].split('<').next().unwrap().parse().unwrap()
 }
 
 /// The outcome cell of a line of the preview.
 fn line_outcome(body: &str, number: usize) -> String {
     let key = format!(r#"data-line="{number}""#);
-    let at = body.find(&key).unwrap_or_else(|| panic!("no line {number}: {body}"));
+    let at = body
+        .find(&key)
+        .unwrap_or_else(|| panic!("no line {number}: {body}"));
     let row = &body[at..at + body[at..].find("</tr>").unwrap()];
     let cell = &row[row.find(r#"data-label="Outcome">"#).unwrap()..];
     let text: String = cell
@@ -68,18 +77,31 @@ fn count_rows(app: &TestApp, sql: &str) -> i64 {
 }
 
 fn members_of(app: &TestApp, org: &str) -> i64 {
-    count_rows(app, &format!("SELECT COUNT(*) AS n FROM memberships WHERE org_id = {}", id_of(app, org)))
+    count_rows(
+        app,
+        &format!(
+            "SELECT COUNT(*) AS n FROM memberships WHERE org_id = {}",
+            id_of(app, org)
+        ),
+    )
 }
 
 /// A multipart/form-data body with the session's token, text fields and one file.
-async fn upload(b: &Browser, path: &str, fields: &[(&str, &str)], file: &[u8]) -> reqwest::Response {
+async fn upload(
+    b: &Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: &[u8],
+) -> reqwest::Response {
     let boundary = "----colabelTestBoundary7MA4YWxk";
     let token = b.token().await;
     let mut body = String::new();
     let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
     all.extend_from_slice(fields);
     for (k, v) in all {
-        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
     }
     body.push_str(&format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"members.csv\"\r\nContent-Type: text/csv\r\n\r\n"
@@ -89,7 +111,10 @@ async fn upload(b: &Browser, path: &str, fields: &[(&str, &str)], file: &[u8]) -
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     b.client
         .post(format!("{}{}", b.base, path))
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(body)
         .send()
         .await

@@ -59,7 +59,6 @@ impl Drop for Cleanup {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-
 /// Tests reach PostgreSQL on loopback and ask for no TLS unless the URL chooses. libpq's
 /// OpenSSL is not safe at process exit: its atexit cleanup runs while the pool threads of
 /// applications still alive open connections, which crashed a test binary with SIGSEGV after

@@ -614,7 +614,11 @@ fn spec(pattern: &str) -> Option<Spec> {
             forms: vec![Form {
                 // Nobody of that name: nothing is added (the lines themselves are judged
                 // line by line on the preview: tests/api/bulk_add.rs).
-                base: vec![("lines", "nobody"), ("role", "member"), ("default_role", "none")],
+                base: vec![
+                    ("lines", "nobody"),
+                    ("role", "member"),
+                    ("default_role", "none"),
+                ],
                 fields: vec![
                     field(
                         "role",

@@ -432,12 +432,20 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
         ("POST", "/{org}/settings/members/import/preview") => vec![one(
             format!("/{org}/settings/members/import/preview"),
             // Nobody of that name: a preview with nothing to add.
-            form(&[("lines", "nobody"), ("role", "member"), ("default_role", "none")]),
+            form(&[
+                ("lines", "nobody"),
+                ("role", "member"),
+                ("default_role", "none"),
+            ]),
             org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
         )],
         ("POST", "/{org}/settings/members/import") => vec![one(
             format!("/{org}/settings/members/import"),
-            form(&[("lines", "nobody"), ("role", "member"), ("default_role", "none")]),
+            form(&[
+                ("lines", "nobody"),
+                ("role", "member"),
+                ("default_role", "none"),
+            ]),
             org_expect(
                 actor,
                 OrgAction::Manage,

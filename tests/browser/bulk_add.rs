@@ -37,7 +37,8 @@ async fn run(backend: Backend) {
     page.fill("#f-username", "acme").await;
     page.submit("Create organization", "/acme").await;
     page.goto("/acme/settings/members").await;
-    page.check_labels("the Members subtab with Add many members").await;
+    page.check_labels("the Members subtab with Add many members")
+        .await;
 
     page.fill(
         "#f-import-lines",
@@ -51,8 +52,14 @@ async fn run(backend: Backend) {
     assert!(counts.contains("3 will be added"), "{counts}");
     assert!(counts.contains("1 unknown username"), "{counts}");
     let lines = page.text("[data-import-lines]").await;
-    assert!(lines.contains("benedict") && lines.contains("Administrator"), "{lines}");
-    assert!(lines.contains("carla"), "the account's own spelling: {lines}");
+    assert!(
+        lines.contains("benedict") && lines.contains("Administrator"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("carla"),
+        "the account's own spelling: {lines}"
+    );
     page.check_labels("the import preview").await;
     page.shot("preview").await;
 
@@ -63,7 +70,10 @@ async fn run(backend: Backend) {
         "{flash}"
     );
     for user in ["anna", "benedict", "carla"] {
-        assert!(page.has(&format!("tr[data-member='{user}']")).await, "{user} listed");
+        assert!(
+            page.has(&format!("tr[data-member='{user}']")).await,
+            "{user} listed"
+        );
     }
     assert_eq!(page.value("#role-benedict").await, "admin");
     assert_eq!(page.value("#default-benedict").await, "viewer");
@@ -78,10 +88,14 @@ async fn run(backend: Backend) {
     page.goto("/acme/settings/members").await;
     let found = page.axe(&axe).await;
     assert!(found.is_empty(), "axe on the Members subtab: {found:?}");
-    page.fill("#f-import-lines", "username,role\nanna\ndora,boss\ndora").await;
+    page.fill("#f-import-lines", "username,role\nanna\ndora,boss\ndora")
+        .await;
     page.submit("Preview…", "/acme/settings/members/import/preview")
         .await;
-    assert!(page.text("[data-import-counts]").await.contains("1 already a member"));
+    assert!(page
+        .text("[data-import-counts]")
+        .await
+        .contains("1 already a member"));
     let found = page.axe(&axe).await;
     assert!(found.is_empty(), "axe on the import preview: {found:?}");
     // And on the default roles' preview, reached from a member's row.
@@ -94,6 +108,9 @@ async fn run(backend: Backend) {
     assert!(page.context().await.contains("anna"));
     assert!(page.text("main").await.contains("Nothing to change"));
     let found = page.axe(&axe).await;
-    assert!(found.is_empty(), "axe on the default roles' preview: {found:?}");
+    assert!(
+        found.is_empty(),
+        "axe on the default roles' preview: {found:?}"
+    );
     page.close().await;
 }
