@@ -144,7 +144,7 @@ fn import_error(e: DomainError) -> Result<String, HtmlError> {
     }
 }
 
-/// `POST /{org}/settings/members/import/preview`: every line with what would happen to it.
+/// `POST /{org}/settings/import-members/preview`: every line with what would happen to it.
 pub async fn import_preview(
     state: State,
     session: Session,
@@ -181,7 +181,7 @@ pub async fn import_preview(
     }
 }
 
-/// `POST /{org}/settings/members/import`: adds the lines the preview showed as "will be
+/// `POST /{org}/settings/import-members`: adds the lines the preview showed as "will be
 /// added", judged again in one transaction.
 pub async fn import_apply(
     state: State,

@@ -13,8 +13,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use reqwest::StatusCode;
 
-const PREVIEW: &str = "/acme/settings/members/import/preview";
-const APPLY: &str = "/acme/settings/members/import";
+const PREVIEW: &str = "/acme/settings/import-members/preview";
+const APPLY: &str = "/acme/settings/import-members";
 
 fn paste(lines: &str) -> Vec<(&str, &str)> {
     vec![

@@ -608,7 +608,7 @@ fn spec(pattern: &str) -> Option<Spec> {
                 )],
             }],
         },
-        "/{org}/settings/members/import/preview" | "/{org}/settings/members/import" => Spec {
+        "/{org}/settings/import-members/preview" | "/{org}/settings/import-members" => Spec {
             who: Who::Boss,
             empty: Some(No(400, "Unknown organization role.")),
             forms: vec![Form {

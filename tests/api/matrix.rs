@@ -429,8 +429,8 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
                 TO_LOGIN,
             ),
         )],
-        ("POST", "/{org}/settings/members/import/preview") => vec![one(
-            format!("/{org}/settings/members/import/preview"),
+        ("POST", "/{org}/settings/import-members/preview") => vec![one(
+            format!("/{org}/settings/import-members/preview"),
             // Nobody of that name: a preview with nothing to add.
             form(&[
                 ("lines", "nobody"),
@@ -439,8 +439,8 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
             ]),
             org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
         )],
-        ("POST", "/{org}/settings/members/import") => vec![one(
-            format!("/{org}/settings/members/import"),
+        ("POST", "/{org}/settings/import-members") => vec![one(
+            format!("/{org}/settings/import-members"),
             form(&[
                 ("lines", "nobody"),
                 ("role", "member"),

@@ -46,7 +46,7 @@ async fn run(backend: Backend) {
     )
     .await;
     page.select("#f-import-default_role", "reviewer").await;
-    page.submit("Preview…", "/acme/settings/members/import/preview")
+    page.submit("Preview…", "/acme/settings/import-members/preview")
         .await;
     let counts = page.text("[data-import-counts]").await;
     assert!(counts.contains("3 will be added"), "{counts}");
@@ -90,7 +90,7 @@ async fn run(backend: Backend) {
     assert!(found.is_empty(), "axe on the Members subtab: {found:?}");
     page.fill("#f-import-lines", "username,role\nanna\ndora,boss\ndora")
         .await;
-    page.submit("Preview…", "/acme/settings/members/import/preview")
+    page.submit("Preview…", "/acme/settings/import-members/preview")
         .await;
     assert!(page
         .text("[data-import-counts]")
