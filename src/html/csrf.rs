@@ -295,4 +295,30 @@ mod tests {
         assert!(form_token(b"a=%FF&csrf_token=abc").is_err());
         assert!(form_token(b"csrf_token=a&csrf_token=b").is_err());
     }
+
+    #[test]
+    fn finds_the_token_in_a_multipart_body() {
+        let part = |disposition: &str, value: &str| {
+            format!("--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n")
+        };
+        let body = format!(
+            "{}{}{}--XyZ--\r\n",
+            part(r#"name="lines""#, "bob\r\ncarol"),
+            part(r#"name="file"; filename="csrf_token""#, "not it"),
+            part(r#"name="csrf_token""#, "abc"),
+        );
+        assert_eq!(
+            multipart_token(body.as_bytes(), "XyZ").unwrap().as_deref(),
+            Some("abc")
+        );
+        let without = format!("{}--XyZ--\r\n", part(r#"name="lines""#, "bob"));
+        assert_eq!(multipart_token(without.as_bytes(), "XyZ").unwrap(), None);
+        let twice = format!(
+            "{}{}--XyZ--\r\n",
+            part(r#"name="csrf_token""#, "a"),
+            part(r#"name="csrf_token""#, "b")
+        );
+        assert!(multipart_token(twice.as_bytes(), "XyZ").is_err());
+        assert_eq!(multipart_token(b"no boundary here", "XyZ").unwrap(), None);
+    }
 }
