@@ -308,6 +308,7 @@ db_test!(async fn five_hundred_people_from_a_csv_upload_in_a_fixed_number_of_sta
     let statements = app.queries();
     let res = a.post(APPLY, &[("lines", &lines), ("role", "member"), ("default_role", "viewer")]).await;
     let used = app.queries() - statements;
+    eprintln!("import: {used} statements for 500 members");
     assert_redirect(&res, "/acme/settings/members");
     assert_eq!(members_of(&app, "acme"), 501);
     assert_eq!(membership(&app, "acme", "u000"), roles("member", Some("labeler")));
@@ -461,4 +462,30 @@ db_test!(async fn default_roles_apply_is_for_administrators_and_judged_again(app
     assert!(flash_of(&a.follow(res).await.1).contains("0 collaborator entries added, 1 raised"));
     assert_eq!(collaborator_role(&app, d[0], "bob").as_deref(), Some("manager"));
     assert_eq!(collaborator_role(&app, d[1], "bob").as_deref(), Some("reviewer"));
+});
+
+db_test!(async fn default_roles_apply_takes_a_fixed_number_of_statements(app) {
+    let a = app.user("alice").await;
+    create_org(&a, "acme").await;
+    crate::orgs::bulk_datasets(&app, "acme", 20);
+    crate::orgs::bulk_members(&app, "acme", "m", 30, "member");
+    let names: Vec<String> = (0..30).map(|i| format!("m{i:03}")).collect();
+    let form: Vec<(&str, &str)> = names.iter().map(|n| ("m", n.as_str())).collect();
+    let query: String = names.iter().map(|n| format!("m={n}")).collect::<Vec<_>>().join("&");
+    let body = a.page(&format!("/acme/settings/apply-defaults?{query}")).await.1;
+    assert_eq!(shown_count(&body, "added"), 600);
+    assert_eq!(count(&body, "data-grant="), 600);
+    let statements = app.queries();
+    let res = a.post("/acme/settings/apply-defaults", &form).await;
+    let used = app.queries() - statements;
+    eprintln!("apply-defaults: {used} statements for 600 entries");
+    assert_redirect(&res, "/acme/settings/members");
+    let entries = count_rows(&app, &format!(
+        "SELECT COUNT(*) AS n FROM collaborators c JOIN datasets d ON d.id = c.dataset_id WHERE d.owner_id = {} AND c.role = 'labeler'",
+        id_of(&app, "acme")
+    ));
+    assert_eq!(entries, 600);
+    let events = audit(&app, id_of(&app, "acme")).into_iter().filter(|e| e.1 == "collaborator.added").count();
+    assert_eq!(events, 600);
+    assert!(used < 30, "{used} statements for 600 entries");
 });
