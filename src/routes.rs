@@ -13,7 +13,8 @@ use actix_web::web;
 
 use crate::api;
 use crate::html::{
-    access, accounts, api_keys, assets, datasets, home, invitations, orgs, profiles, settings,
+    access, accounts, api_keys, assets, bulk_add, datasets, home, invitations, orgs, profiles,
+    settings,
     webhooks,
 };
 
@@ -162,6 +163,9 @@ route_table! {
     "/{org}/settings/members" => { GET orgs::manage_members, POST orgs::add_member },
     "/{org}/settings/members.csv" => { GET orgs::export_members },
     "/{org}/settings/bulk-members" => { GET orgs::bulk_confirm, POST orgs::bulk_apply },
+    "/{org}/settings/apply-defaults" => { GET bulk_add::defaults_confirm, POST bulk_add::defaults_apply },
+    "/{org}/settings/import-members/preview" => { POST bulk_add::import_preview },
+    "/{org}/settings/import-members" => { POST bulk_add::import_apply },
     "/{org}/settings/members/invitations" => { POST orgs::invite },
     "/{org}/settings/members/invitations/{id}" => { POST orgs::manage_invitation },
     "/{org}/settings/members/{user}" => { POST orgs::update_member },

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod attempts;
 mod authz;
+pub mod bulk_add;
 pub mod datasets;
 pub mod email;
 pub mod error;

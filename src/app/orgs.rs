@@ -24,7 +24,7 @@ use crate::models::{accounts, Page};
 type Result<T> = std::result::Result<T, DomainError>;
 
 /// Locks the organization, then reads the caller's role under the lock, then checks it.
-fn lock_for(
+pub(crate) fn lock_for(
     tx: &mut WriteTx<'_>,
     p: &Principal,
     name: &str,
@@ -469,7 +469,12 @@ pub fn leave(tx: &mut WriteTx<'_>, p: &Principal, cmd: Leave) -> Result<Removed>
 
 /// The organization `name` as the caller may see it: "not found" unless a member,
 /// "forbidden" when the member's role does not allow `action` (one statement).
-fn find(conn: &mut DbConn, p: &Principal, name: &str, action: OrgAction) -> Result<(Org, OrgRole)> {
+pub(crate) fn find(
+    conn: &mut DbConn,
+    p: &Principal,
+    name: &str,
+    action: OrgAction,
+) -> Result<(Org, OrgRole)> {
     let (org, role) = orgs::find_with_role(conn, name, p.user_id)?.ok_or(DomainError::NotFound)?;
     let role = authz::org(&org.username, role, action)?;
     Ok((org, role))
@@ -712,6 +717,9 @@ pub const MAX_BULK: usize = 100;
 pub enum BulkChange {
     Role(OrgRole),
     DefaultRole(Option<DatasetRole>),
+    /// Add or raise the members' collaborator entries on the existing datasets to their
+    /// default dataset role (`app::bulk_add::defaults_preview`, with a page of its own).
+    ApplyDefaults,
     Remove,
 }
 
@@ -720,6 +728,9 @@ impl BulkChange {
     pub fn parse(s: &str) -> Option<BulkChange> {
         if s == "remove" {
             return Some(BulkChange::Remove);
+        }
+        if s == "apply-defaults" {
+            return Some(BulkChange::ApplyDefaults);
         }
         if let Some(r) = s.strip_prefix("role-") {
             return OrgRole::parse(r).map(BulkChange::Role);
@@ -735,6 +746,7 @@ impl BulkChange {
             BulkChange::DefaultRole(d) => {
                 format!("default-{}", crate::domain::roles::default_role_value(d))
             }
+            BulkChange::ApplyDefaults => "apply-defaults".into(),
             BulkChange::Remove => "remove".into(),
         }
     }
@@ -747,6 +759,7 @@ impl BulkChange {
             BulkChange::DefaultRole(d) => {
                 format!("Set default dataset role to {}", default_role_label(d))
             }
+            BulkChange::ApplyDefaults => "Apply default dataset roles to existing datasets".into(),
             BulkChange::Remove => "Remove from the organization".into(),
         }
     }
@@ -763,6 +776,7 @@ impl BulkChange {
                 .into_iter()
                 .map(BulkChange::DefaultRole),
         );
+        v.push(BulkChange::ApplyDefaults);
         v.push(BulkChange::Remove);
         v
     }
@@ -788,23 +802,13 @@ pub struct BulkPlan {
 }
 
 fn bulk_plan(conn: &mut DbConn, org: &Org, cmd: &BulkMembers) -> Result<BulkPlan> {
-    let mut names: Vec<String> = Vec::new();
-    for n in &cmd.members {
-        let n = n.trim();
-        if !n.is_empty() && !names.iter().any(|m| m.eq_ignore_ascii_case(n)) {
-            names.push(n.to_string());
-        }
+    if cmd.change == BulkChange::ApplyDefaults {
+        // Its own use cases (`bulk_add::defaults_preview`, `defaults_apply`) and pages.
+        return Err(DomainError::BadInput(
+            "Review the default dataset roles on their own page first.".into(),
+        ));
     }
-    let mut errors = FieldErrors::default();
-    if names.is_empty() {
-        errors.add("members", "Select at least one member.");
-    } else if names.len() > MAX_BULK {
-        errors.add(
-            "members",
-            format!("Select at most {MAX_BULK} members at once."),
-        );
-    }
-    errors.into_result(())?;
+    let names = crate::app::bulk_add::selected_names(&cmd.members)?;
     let plausible: Vec<String> = names
         .iter()
         .filter(|n| crate::models::plausible_name(n))
@@ -821,7 +825,7 @@ fn bulk_plan(conn: &mut DbConn, org: &Org, cmd: &BulkMembers) -> Result<BulkPlan
         let same = match cmd.change {
             BulkChange::Role(r) => m.role == r,
             BulkChange::DefaultRole(d) => m.default_role == d,
-            BulkChange::Remove => false,
+            BulkChange::ApplyDefaults | BulkChange::Remove => false,
         };
         if same {
             unchanged.push(m.username);
@@ -871,6 +875,7 @@ pub fn bulk_apply(tx: &mut WriteTx<'_>, p: &Principal, cmd: BulkMembers) -> Resu
             orgs::set_default_role_of(tx, org.id, &ids, d)?;
         }
         BulkChange::Remove => orgs::delete_memberships(tx, org.id, &ids)?,
+        BulkChange::ApplyDefaults => return Ok(plan),
     }
     // One event per member (at most MAX_BULK), as the single changes write them.
     for m in &plan.changes {
@@ -889,6 +894,7 @@ pub fn bulk_apply(tx: &mut WriteTx<'_>, p: &Principal, cmd: BulkMembers) -> Resu
             ),
             BulkChange::Remove if m.user_id == p.user_id => (Action::MemberLeft, String::new()),
             BulkChange::Remove => (Action::MemberRemoved, String::new()),
+            BulkChange::ApplyDefaults => continue,
         };
         let subject = (action != Action::MemberLeft).then_some(m.username.as_str());
         record(tx, org.id, p, action, subject, details)?;

@@ -169,6 +169,68 @@ fn form_token(body: &[u8]) -> Result<Option<String>, HtmlError> {
     Ok(token)
 }
 
+/// The boundary of a `multipart/form-data` body (the CSV upload), if it is one.
+fn multipart_boundary(req: &ServiceRequest) -> Option<String> {
+    let ct = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let (kind, params) = ct.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// Finds the token in a `multipart/form-data` body: the part whose `Content-Disposition`
+/// names the field `csrf_token` (exactly one such part).
+fn multipart_token(body: &[u8], boundary: &str) -> Result<Option<String>, HtmlError> {
+    let delimiter = format!("--{boundary}");
+    let delimiter = delimiter.as_bytes();
+    let mut token = None;
+    let mut at = match find(body, delimiter, 0) {
+        Some(i) => i + delimiter.len(),
+        None => return Ok(None),
+    };
+    while let Some(next) = find(body, delimiter, at) {
+        let part = &body[at..next];
+        at = next + delimiter.len();
+        let Some(split) = find(part, b"\r\n\r\n", 0) else {
+            continue;
+        };
+        let headers = String::from_utf8_lossy(&part[..split]).to_ascii_lowercase();
+        let named = headers.lines().any(|line| {
+            line.starts_with("content-disposition:")
+                && line
+                    .split(';')
+                    .any(|p| p.trim() == format!("name=\"{FIELD}\""))
+        });
+        if !named {
+            continue;
+        }
+        if token.is_some() {
+            return Err(HtmlError::bad_request(
+                "The form carries two security tokens.",
+            ));
+        }
+        let value = &part[split + 4..];
+        let value = value.strip_suffix(b"\r\n").unwrap_or(value);
+        token = Some(String::from_utf8_lossy(value).into_owned());
+    }
+    Ok(token)
+}
+
 /// The middleware: lets safe methods through, checks everything else.
 pub async fn guard<B: MessageBody + 'static>(
     mut req: ServiceRequest,
@@ -197,7 +259,12 @@ async fn check(req: &mut ServiceRequest) -> Result<(), HtmlError> {
         ));
     }
     let body = read_body(req).await?;
-    let sent = form_token(&body)?.map(|t| unmask(&t));
+    let boundary = multipart_boundary(req);
+    let sent = match boundary {
+        Some(b) => multipart_token(&body, &b)?,
+        None => form_token(&body)?,
+    }
+    .map(|t| unmask(&t));
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
     let valid = matches!((&sent, &expected), (Some(s), Some(e)) if constant_time_eq(s.as_bytes(), e.as_bytes()));
     if !valid {
@@ -227,5 +294,31 @@ mod tests {
         assert_eq!(form_token(b"a=1").unwrap(), None);
         assert!(form_token(b"a=%FF&csrf_token=abc").is_err());
         assert!(form_token(b"csrf_token=a&csrf_token=b").is_err());
+    }
+
+    #[test]
+    fn finds_the_token_in_a_multipart_body() {
+        let part = |disposition: &str, value: &str| {
+            format!("--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n")
+        };
+        let body = format!(
+            "{}{}{}--XyZ--\r\n",
+            part(r#"name="lines""#, "bob\r\ncarol"),
+            part(r#"name="file"; filename="csrf_token""#, "not it"),
+            part(r#"name="csrf_token""#, "abc"),
+        );
+        assert_eq!(
+            multipart_token(body.as_bytes(), "XyZ").unwrap().as_deref(),
+            Some("abc")
+        );
+        let without = format!("{}--XyZ--\r\n", part(r#"name="lines""#, "bob"));
+        assert_eq!(multipart_token(without.as_bytes(), "XyZ").unwrap(), None);
+        let twice = format!(
+            "{}{}--XyZ--\r\n",
+            part(r#"name="csrf_token""#, "a"),
+            part(r#"name="csrf_token""#, "b")
+        );
+        assert!(multipart_token(twice.as_bytes(), "XyZ").is_err());
+        assert_eq!(multipart_token(b"no boundary here", "XyZ").unwrap(), None);
     }
 }

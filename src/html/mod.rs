@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod api_docs;
 pub mod api_keys;
 pub mod assets;
+pub mod bulk_add;
 pub mod csrf;
 pub mod datasets;
 pub mod error;

@@ -1012,6 +1012,17 @@ pub async fn bulk_confirm(
 ) -> Result<HttpResponse, HtmlError> {
     let org = path.into_inner();
     let cmd = bulk_command(&org, query.into_inner())?;
+    if cmd.change == BulkChange::ApplyDefaults {
+        // Its preview lists collaborator entries, not members: a page of its own.
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for m in &cmd.members {
+            q.append_pair("m", m);
+        }
+        return Ok(redirect(&format!(
+            "/{org}/settings/apply-defaults?{}",
+            q.finish()
+        )));
+    }
     let change = cmd.change;
     let p = user.clone();
     let cancel = format!("/{org}/settings/members");

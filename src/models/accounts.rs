@@ -283,3 +283,20 @@ pub fn set_password(conn: &mut DbConn, user_id: i32, hash: &str) -> QueryResult<
         .execute(conn)
         .map(drop)
 }
+
+/// The accounts named `names` (any case; names that cannot be one are skipped), one
+/// statement whatever their number (at most the bulk add's 1,000).
+pub fn find_accounts(conn: &mut DbConn, names: &[String]) -> QueryResult<Vec<Account>> {
+    let keys: Vec<String> = names
+        .iter()
+        .filter(|n| crate::models::plausible_name(n))
+        .map(|n| name_key(n))
+        .collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    accounts::table
+        .filter(accounts::username_key.eq_any(keys))
+        .select(Account::as_select())
+        .load(conn)
+}

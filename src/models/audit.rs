@@ -65,6 +65,21 @@ pub fn record(conn: &mut DbConn, e: Event<'_>) -> QueryResult<()> {
 /// The payload of `event` for every webhook of the account that hears it (two statements,
 /// one when none does).
 fn queue_webhooks(conn: &mut DbConn, e: &Event<'_>, event: WebhookEvent) -> QueryResult<usize> {
+    let (actor, subject) = described(e);
+    queue_payload(
+        conn,
+        e.account_id,
+        event,
+        actor,
+        subject,
+        e.hook.clone(),
+        e.details.clone(),
+        None,
+    )
+}
+
+/// Who made the change and what it was about, as payloads say it.
+fn described(e: &Event<'_>) -> (Option<PayloadAccount>, Option<Subject>) {
     let subject_name = match (e.subject, e.action) {
         (Some(s), _) => Some(s),
         // Leaving, accepting and declining name no subject: it is the actor.
@@ -83,19 +98,87 @@ fn queue_webhooks(conn: &mut DbConn, e: &Event<'_>, event: WebhookEvent) -> Quer
     let actor = e.actor_id.map(|_| PayloadAccount {
         name: e.actor_name.to_string(),
     });
-    queue_payload(
-        conn,
-        e.account_id,
-        event,
-        actor,
-        subject_name.map(|name| Subject {
-            kind: kind.into(),
-            name: name.to_string(),
-        }),
-        e.hook.clone(),
-        e.details.clone(),
-        None,
-    )
+    let subject = subject_name.map(|name| Subject {
+        kind: kind.into(),
+        name: name.to_string(),
+    });
+    (actor, subject)
+}
+
+/// [`record`] for many events of one account (the bulk changes): the audit rows and the
+/// webhook deliveries with their jobs in multi-row statements (one statement reads the
+/// account's webhooks; nothing more when none hears the events), never a statement per
+/// event. The events that [`record`] doubles (joining by invitation) are not for it.
+pub fn record_many(conn: &mut DbConn, events: &[Event<'_>]) -> QueryResult<()> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let account_id = first.account_id;
+    debug_assert!(events.iter().all(|e| e.account_id == account_id));
+    debug_assert!(events
+        .iter()
+        .all(|e| e.action != Action::InvitationAccepted));
+    let now = Utc::now().naive_utc();
+    let heard: Vec<(&Event<'_>, WebhookEvent)> = events
+        .iter()
+        .filter(|e| !e.hook.silent)
+        .filter_map(|e| WebhookEvent::of(e.action).map(|w| (e, w)))
+        .collect();
+    if !heard.is_empty() {
+        let hooks = webhooks::active_of(conn, account_id)?;
+        let mut rows = Vec::new();
+        for (e, event) in heard {
+            let listening: Vec<&(i32, String, String)> = hooks
+                .iter()
+                .filter(|(_, events, _)| webhooks::hears(events, event.as_str()))
+                .collect();
+            if listening.is_empty() {
+                continue;
+            }
+            let key = new_event_key();
+            let (actor, subject) = described(e);
+            for (webhook_id, _, org) in listening {
+                let body = Payload {
+                    event: event.as_str().to_string(),
+                    delivery: format!("{key}-{webhook_id}"),
+                    time: now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    organization: PayloadAccount { name: org.clone() },
+                    actor: actor.clone(),
+                    subject: subject.clone(),
+                    dataset: e.hook.dataset.clone(),
+                    before: e.hook.before.clone(),
+                    after: e.hook.after.clone(),
+                    details: e.details.clone(),
+                };
+                rows.push(webhooks::NewDelivery {
+                    webhook_id: *webhook_id,
+                    key: key.clone(),
+                    event: event.as_str(),
+                    payload: serde_json::to_string(&body).expect("a payload serializes"),
+                });
+            }
+        }
+        webhooks::queue_many(conn, &rows, crate::jobs::WEBHOOK_MAX_ATTEMPTS, now)?;
+    }
+    for chunk in events.chunks(crate::models::INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    audit_events::account_id.eq(e.account_id),
+                    audit_events::actor_id.eq(e.actor_id),
+                    audit_events::actor_name.eq(e.actor_name),
+                    audit_events::action.eq(e.action),
+                    audit_events::subject_name.eq(e.subject),
+                    audit_events::details.eq(&e.details),
+                    audit_events::created_at.eq(now),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(audit_events::table).values(values);
+        crate::on_backend!(conn, q, execute)?;
+    }
+    Ok(())
 }
 
 /// Queues one event's deliveries (to `only` whatever it hears, or to every active webhook

@@ -1157,3 +1157,92 @@ pub fn delete(conn: &mut DbConn, dataset_id: i32) -> QueryResult<()> {
         .execute(conn)
         .map(drop)
 }
+
+/// Every dataset of the owner: id and name, by name (one statement).
+pub fn names_of_owner(conn: &mut DbConn, owner_id: i32) -> QueryResult<Vec<(i32, String)>> {
+    datasets::table
+        .filter(datasets::owner_id.eq(owner_id))
+        .order(datasets::name_key)
+        .select((datasets::id, datasets::name))
+        .load(conn)
+}
+
+/// The collaborator entries of `user_ids` on the owner's datasets: dataset id, user id, role
+/// (one statement).
+pub fn entries_on_owner(
+    conn: &mut DbConn,
+    owner_id: i32,
+    user_ids: &[i32],
+) -> QueryResult<Vec<(i32, i32, DatasetRole)>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    collaborators::table
+        .inner_join(datasets::table.on(datasets::id.eq(collaborators::dataset_id)))
+        .filter(datasets::owner_id.eq(owner_id))
+        .filter(collaborators::user_id.eq_any(user_ids.to_vec()))
+        .select((
+            collaborators::dataset_id,
+            collaborators::user_id,
+            collaborators::role,
+        ))
+        .load(conn)
+}
+
+/// Inserts collaborator entries (dataset id, user id, role) with multi-row `INSERT`s of
+/// [`crate::models::INSERT_CHUNK`] rows; the unique index decides races.
+pub fn insert_collaborators(
+    conn: &mut DbConn,
+    rows: &[(i32, i32, DatasetRole)],
+) -> QueryResult<usize> {
+    let now = Utc::now().naive_utc();
+    let mut made = 0;
+    for chunk in rows.chunks(crate::models::INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(dataset_id, user_id, role)| {
+                (
+                    collaborators::dataset_id.eq(*dataset_id),
+                    collaborators::user_id.eq(*user_id),
+                    collaborators::role.eq(*role),
+                    collaborators::created_at.eq(now),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(collaborators::table).values(values);
+        made += crate::on_backend!(conn, q, execute)?;
+    }
+    Ok(made)
+}
+
+/// Raises to `to` the entries of `user_ids` on the owner's datasets whose role is lower
+/// than `to` (one statement; higher or equal entries are never touched).
+pub fn raise_collaborators(
+    conn: &mut DbConn,
+    owner_id: i32,
+    user_ids: &[i32],
+    to: DatasetRole,
+) -> QueryResult<usize> {
+    let lower: Vec<DatasetRole> = DatasetRole::ALL
+        .iter()
+        .copied()
+        .filter(|r| *r < to)
+        .collect();
+    if user_ids.is_empty() || lower.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(
+        collaborators::table
+            .filter(collaborators::user_id.eq_any(user_ids.to_vec()))
+            .filter(one_of(collaborators::role, lower))
+            .filter(
+                collaborators::dataset_id.eq_any(
+                    datasets::table
+                        .filter(datasets::owner_id.eq(owner_id))
+                        .select(datasets::id),
+                ),
+            ),
+    )
+    .set(collaborators::role.eq(to))
+    .execute(conn)
+}

@@ -149,3 +149,20 @@ where
         Ok(())
     }
 }
+
+/// Rows per multi-row `INSERT` of the bulk changes: at most 7 columns, so a statement stays
+/// far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. A bulk change of `n`
+/// rows runs `n / INSERT_CHUNK + 1` statements per table, never one per row.
+pub const INSERT_CHUNK: usize = 500;
+
+/// Runs a query built by `$build` on the connection's own backend: diesel's multi-row
+/// `INSERT` of a `Vec` is implemented per backend, not for the run-time [`DbConn`].
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $query:expr, $run:ident) => {
+        match $conn {
+            $crate::db::DbConn::Pg(c) => $query.$run(c),
+            $crate::db::DbConn::Sqlite(c) => $query.$run(c),
+        }
+    };
+}

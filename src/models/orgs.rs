@@ -922,6 +922,56 @@ pub fn delete_memberships(conn: &mut DbConn, org_id: i32, user_ids: &[i32]) -> Q
     .map(drop)
 }
 
+/// Which of `user_ids` are members of the organization (one statement).
+pub fn members_among(conn: &mut DbConn, org_id: i32, user_ids: &[i32]) -> QueryResult<Vec<i32>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq_any(user_ids.to_vec()))
+        .select(memberships::user_id)
+        .load(conn)
+}
+
+/// A membership the bulk add makes.
+#[derive(Clone, Debug)]
+pub struct NewMember {
+    pub user_id: i32,
+    pub username: String,
+    pub role: OrgRole,
+    pub default_role: Option<DatasetRole>,
+}
+
+/// Inserts the memberships with multi-row `INSERT`s of [`crate::models::INSERT_CHUNK`] rows;
+/// the unique indexes decide races, as for [`insert_membership`].
+pub fn insert_memberships(
+    conn: &mut DbConn,
+    org_id: i32,
+    rows: &[NewMember],
+) -> QueryResult<usize> {
+    let now = Utc::now().naive_utc();
+    let mut made = 0;
+    for chunk in rows.chunks(crate::models::INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|m| {
+                (
+                    memberships::org_id.eq(org_id),
+                    memberships::user_id.eq(m.user_id),
+                    memberships::username_key.eq(name_key(&m.username)),
+                    memberships::role.eq(m.role),
+                    memberships::default_dataset_role.eq(m.default_role),
+                    memberships::created_at.eq(now),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(memberships::table).values(values);
+        made += crate::on_backend!(conn, q, execute)?;
+    }
+    Ok(made)
+}
+
 #[cfg(test)]
 mod seek_tests {
     use super::{Cursor, Seek};

@@ -441,3 +441,87 @@ pub fn pending_jobs(conn: &mut DbConn) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// The organization's active webhooks with the events they hear, and the organization's
+/// name (one statement), for [`queue_many`].
+pub fn active_of(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<(i32, String, String)>> {
+    use crate::schema::accounts;
+    webhooks::table
+        .inner_join(accounts::table.on(accounts::id.eq(webhooks::org_id)))
+        .filter(webhooks::org_id.eq(org_id))
+        .filter(webhooks::active.eq(true))
+        .select((webhooks::id, webhooks::events, accounts::username))
+        .load(conn)
+}
+
+/// Whether a webhook's stored event list (`*` or `,a,b,`) includes `event`.
+pub fn hears(events: &str, event: &str) -> bool {
+    events == "*" || events.contains(&format!(",{event},"))
+}
+
+/// One delivery of many to queue: the webhook, the event key, the event and the body.
+pub struct NewDelivery {
+    pub webhook_id: i32,
+    pub key: String,
+    pub event: &'static str,
+    pub payload: String,
+}
+
+/// Queues many deliveries and a job for each with multi-row statements of
+/// [`crate::models::INSERT_CHUNK`] rows (three per chunk: the deliveries, their ids, the
+/// jobs), never a statement per event.
+pub fn queue_many(
+    conn: &mut DbConn,
+    rows: &[NewDelivery],
+    max_attempts: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut made = 0;
+    for chunk in rows.chunks(crate::models::INSERT_CHUNK) {
+        let guids: Vec<String> = chunk
+            .iter()
+            .map(|d| format!("{}-{}", d.key, d.webhook_id))
+            .collect();
+        let values: Vec<_> = chunk
+            .iter()
+            .zip(&guids)
+            .map(|(d, guid)| {
+                (
+                    webhook_deliveries::webhook_id.eq(d.webhook_id),
+                    webhook_deliveries::guid.eq(guid.clone()),
+                    webhook_deliveries::event_key.eq(d.key.clone()),
+                    webhook_deliveries::event.eq(d.event),
+                    webhook_deliveries::payload.eq(d.payload.clone()),
+                    webhook_deliveries::status.eq("queued"),
+                    webhook_deliveries::attempts.eq(0),
+                    webhook_deliveries::created_at.eq(now),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(webhook_deliveries::table).values(values);
+        made += crate::on_backend!(conn, q, execute)?;
+        let ids: Vec<i32> = webhook_deliveries::table
+            .filter(webhook_deliveries::guid.eq_any(guids))
+            .order(webhook_deliveries::id)
+            .select(webhook_deliveries::id)
+            .load(conn)?;
+        let jobs: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                (
+                    jobs::kind.eq("webhook"),
+                    jobs::payload.eq(format!("{{\"delivery\":{id}}}")),
+                    jobs::status.eq("queued"),
+                    jobs::attempts.eq(0),
+                    jobs::max_attempts.eq(max_attempts),
+                    jobs::run_at.eq(now),
+                    jobs::last_error.eq(""),
+                    jobs::created_at.eq(now),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(jobs::table).values(jobs);
+        crate::on_backend!(conn, q, execute)?;
+    }
+    Ok(made)
+}

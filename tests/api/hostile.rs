@@ -608,6 +608,39 @@ fn spec(pattern: &str) -> Option<Spec> {
                 )],
             }],
         },
+        "/{org}/settings/import-members/preview" | "/{org}/settings/import-members" => Spec {
+            who: Who::Boss,
+            empty: Some(No(400, "Unknown organization role.")),
+            forms: vec![Form {
+                // Nobody of that name: nothing is added (the lines themselves are judged
+                // line by line on the preview: tests/api/bulk_add.rs).
+                base: vec![
+                    ("lines", "nobody"),
+                    ("role", "member"),
+                    ("default_role", "none"),
+                ],
+                fields: vec![
+                    field(
+                        "role",
+                        Choice(ORG_ROLES, "Unknown organization role."),
+                        "member",
+                        No(400, "Unknown organization role."),
+                    ),
+                    field(
+                        "default_role",
+                        Choice(DEFAULT_ROLES, "Unknown default dataset role."),
+                        "none",
+                        No(400, "Unknown default dataset role."),
+                    ),
+                ],
+            }],
+        },
+        // The selected members (`m`): unknown names are said in a message, nothing changes.
+        "/{org}/settings/apply-defaults" => Spec {
+            who: Who::Boss,
+            empty: None,
+            forms: vec![],
+        },
         "/{owner}/{dataset}/settings" => Spec {
             who: Who::Boss,
             empty: Some(No(400, MISSING)),

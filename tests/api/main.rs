@@ -12,6 +12,7 @@ mod accounts;
 mod api;
 mod api_matrix;
 mod balancer;
+mod bulk_add;
 mod concurrency;
 mod datasets;
 mod edges;

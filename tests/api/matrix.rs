@@ -421,6 +421,45 @@ fn cases(method: &'static str, pattern: &str, actor: Actor, n: usize) -> Vec<Cas
                 TO_LOGIN,
             ),
         )],
+        ("GET", "/{org}/settings/apply-defaults") => vec![one(
+            format!("/{org}/settings/apply-defaults?m={member}"),
+            vec![],
+            org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
+        )],
+        ("POST", "/{org}/settings/apply-defaults") => vec![one(
+            format!("/{org}/settings/apply-defaults"),
+            form(&[("m", member.as_str())]),
+            org_expect(
+                actor,
+                OrgAction::Manage,
+                redirect(format!("/{org}/settings/members")),
+                TO_LOGIN,
+            ),
+        )],
+        ("POST", "/{org}/settings/import-members/preview") => vec![one(
+            format!("/{org}/settings/import-members/preview"),
+            // Nobody of that name: a preview with nothing to add.
+            form(&[
+                ("lines", "nobody"),
+                ("role", "member"),
+                ("default_role", "none"),
+            ]),
+            org_expect(actor, OrgAction::Manage, OK, TO_LOGIN),
+        )],
+        ("POST", "/{org}/settings/import-members") => vec![one(
+            format!("/{org}/settings/import-members"),
+            form(&[
+                ("lines", "nobody"),
+                ("role", "member"),
+                ("default_role", "none"),
+            ]),
+            org_expect(
+                actor,
+                OrgAction::Manage,
+                redirect(format!("/{org}/settings/members")),
+                TO_LOGIN,
+            ),
+        )],
         ("POST", "/{org}/settings/members/{user}") => vec![one(
             format!("/{org}/settings/members/{member}"),
             // The member's current roles: allowed, and nothing changes.

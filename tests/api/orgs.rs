@@ -143,7 +143,7 @@ fn id_of_dataset(c: &mut colabel::db::DbConn, owner_id: i32, name: &str) -> i32 
         .unwrap()
 }
 
-fn add_collaborator(app: &TestApp, dataset: i32, user: &str, role: &str) {
+pub(crate) fn add_collaborator(app: &TestApp, dataset: i32, user: &str, role: &str) {
     let u = id_of(app, user);
     app.with_db(|c| {
         diesel::insert_into(collaborators::table)
@@ -158,7 +158,7 @@ fn add_collaborator(app: &TestApp, dataset: i32, user: &str, role: &str) {
     });
 }
 
-fn collaborator_role(app: &TestApp, dataset: i32, user: &str) -> Option<String> {
+pub(crate) fn collaborator_role(app: &TestApp, dataset: i32, user: &str) -> Option<String> {
     let u = id_of(app, user);
     app.with_db(|c| {
         collaborators::table

@@ -21,6 +21,7 @@
 
 mod access;
 mod api_keys;
+mod bulk_add;
 mod edges;
 mod harness;
 mod invitation;
