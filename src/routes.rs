@@ -14,8 +14,7 @@ use actix_web::web;
 use crate::api;
 use crate::html::{
     access, accounts, api_keys, assets, bulk_add, datasets, home, invitations, orgs, profiles,
-    settings,
-    webhooks,
+    settings, webhooks,
 };
 
 macro_rules! route_table {
