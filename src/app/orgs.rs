@@ -788,6 +788,65 @@ pub struct BulkMembers {
     pub org: String,
     pub members: Vec<String>,
     pub change: BulkChange,
+    /// Every member the filter finds instead of `members` ("Select all N matching"), read
+    /// again under the lock when applied.
+    pub matching: Option<FindMembers>,
+}
+
+/// The most members one change may reach through "every member matching the filter".
+pub const MAX_MATCHING: i64 = 20_000;
+
+/// The members a bulk change names: those ticked (found by name), or every member the
+/// filter finds (one statement), with the names that are no members.
+fn bulk_targets(
+    conn: &mut DbConn,
+    org: &Org,
+    cmd: &BulkMembers,
+) -> Result<(Vec<Membership>, Vec<String>)> {
+    if let Some(wanted) = &cmd.matching {
+        let filter = MemberFilter {
+            text: search_text(&wanted.text),
+            emails: true,
+            role: wanted.role,
+            cursor: None,
+        };
+        let found = orgs::members(conn, org, &filter, 1, MAX_MATCHING)?;
+        if found.total > MAX_MATCHING {
+            return Err(DomainError::BadInput(format!(
+                "{} members match: narrow the search or the filter to at most 20,000 at once.",
+                found.total
+            )));
+        }
+        if found.items.is_empty() {
+            let mut errors = FieldErrors::default();
+            errors.add("members", "No members match the filter.");
+            return Err(DomainError::Invalid(errors));
+        }
+        let members = found
+            .items
+            .into_iter()
+            .map(|m| Membership {
+                user_id: m.user_id,
+                username: m.username,
+                role: m.role,
+                default_role: m.default_role,
+            })
+            .collect();
+        return Ok((members, Vec::new()));
+    }
+    let names = crate::app::bulk_add::selected_names(&cmd.members)?;
+    let plausible: Vec<String> = names
+        .iter()
+        .filter(|n| crate::models::plausible_name(n))
+        .cloned()
+        .collect();
+    let found = orgs::members_by_names(conn, org.id, &plausible)?;
+    let unknown = names
+        .iter()
+        .filter(|n| !found.iter().any(|m| m.username.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    Ok((found, unknown))
 }
 
 /// What a bulk change does (the confirmation page) or did: the members it changes, those
@@ -808,18 +867,7 @@ fn bulk_plan(conn: &mut DbConn, org: &Org, cmd: &BulkMembers) -> Result<BulkPlan
             "Review the default dataset roles on their own page first.".into(),
         ));
     }
-    let names = crate::app::bulk_add::selected_names(&cmd.members)?;
-    let plausible: Vec<String> = names
-        .iter()
-        .filter(|n| crate::models::plausible_name(n))
-        .cloned()
-        .collect();
-    let found = orgs::members_by_names(conn, org.id, &plausible)?;
-    let unknown = names
-        .iter()
-        .filter(|n| !found.iter().any(|m| m.username.eq_ignore_ascii_case(n)))
-        .cloned()
-        .collect();
+    let (found, unknown) = bulk_targets(conn, org, cmd)?;
     let (mut changes, mut unchanged) = (Vec::new(), Vec::new());
     for m in found {
         let same = match cmd.change {
@@ -877,27 +925,46 @@ pub fn bulk_apply(tx: &mut WriteTx<'_>, p: &Principal, cmd: BulkMembers) -> Resu
         BulkChange::Remove => orgs::delete_memberships(tx, org.id, &ids)?,
         BulkChange::ApplyDefaults => return Ok(plan),
     }
-    // One event per member (at most MAX_BULK), as the single changes write them.
-    for m in &plan.changes {
-        let (action, details) = match cmd.change {
-            BulkChange::Role(r) => (
-                Action::MemberRoleChanged,
-                format!("from {} to {}", m.role.label(), r.label()),
-            ),
-            BulkChange::DefaultRole(d) => (
-                Action::MemberDefaultRoleChanged,
-                format!(
-                    "from {} to {}",
-                    default_role_label(m.default_role),
-                    default_role_label(d)
+    // One event per member, with the roles before and after as the single changes tell
+    // webhooks, in multi-row statements (an "every member matching" change reaches
+    // thousands).
+    let events: Vec<Event<'_>> = plan
+        .changes
+        .iter()
+        .filter_map(|m| {
+            let before = Roles::member(m.role, m.default_role);
+            let (action, details, after) = match cmd.change {
+                BulkChange::Role(r) => (
+                    Action::MemberRoleChanged,
+                    format!("from {} to {}", m.role.label(), r.label()),
+                    Some(Roles::member(r, m.default_role)),
                 ),
-            ),
-            BulkChange::Remove if m.user_id == p.user_id => (Action::MemberLeft, String::new()),
-            BulkChange::Remove => (Action::MemberRemoved, String::new()),
-            BulkChange::ApplyDefaults => continue,
-        };
-        let subject = (action != Action::MemberLeft).then_some(m.username.as_str());
-        record(tx, org.id, p, action, subject, details)?;
-    }
+                BulkChange::DefaultRole(d) => (
+                    Action::MemberDefaultRoleChanged,
+                    format!(
+                        "from {} to {}",
+                        default_role_label(m.default_role),
+                        default_role_label(d)
+                    ),
+                    Some(Roles::member(m.role, d)),
+                ),
+                BulkChange::Remove if m.user_id == p.user_id => {
+                    (Action::MemberLeft, String::new(), None)
+                }
+                BulkChange::Remove => (Action::MemberRemoved, String::new(), None),
+                BulkChange::ApplyDefaults => return None,
+            };
+            Some(Event {
+                account_id: org.id,
+                actor_id: Some(p.user_id),
+                actor_name: &p.username,
+                action,
+                subject: (action != Action::MemberLeft).then_some(m.username.as_str()),
+                details,
+                hook: roles_change(Some(before), after),
+            })
+        })
+        .collect();
+    audit::record_many(tx, &events)?;
     Ok(plan)
 }

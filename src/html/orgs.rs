@@ -953,42 +953,81 @@ pub async fn export_members(
 
 // ---- Bulk changes (administrators) ----
 
-/// The selected members (`m`, repeated) and the change of a bulk form, from its pairs (a
-/// form or a query string as a list of pairs: serde's structs take no repeated fields).
-fn bulk_fields(
-    pairs: Vec<(String, String)>,
-) -> Result<(Vec<String>, Option<BulkChange>), HtmlError> {
+/// What a bulk form sends: the ticked members (`m`, repeated), the change, and whether it
+/// is for every member matching the list's search and filter (`all=1`, with `q`, `role`).
+#[derive(Default)]
+struct BulkFields {
+    members: Vec<String>,
+    change: Option<BulkChange>,
+    all: bool,
+    q: Option<String>,
+    role: Option<String>,
+}
+
+/// The fields of a bulk form, from its pairs (a form or a query string as a list of pairs:
+/// serde's structs take no repeated fields).
+fn bulk_fields(pairs: Vec<(String, String)>) -> Result<BulkFields, HtmlError> {
     if pairs.len() > uc::MAX_BULK * 10 {
         return Err(HtmlError::bad_request("Too many members selected."));
     }
-    let (mut members, mut change) = (Vec::new(), None);
+    let mut f = BulkFields::default();
     for (k, v) in pairs {
+        let once = |slot: &Option<String>| {
+            if slot.is_some() {
+                Err(HtmlError::bad_request(format!("duplicate field `{k}`")))
+            } else {
+                Ok(())
+            }
+        };
         match k.as_str() {
-            "m" => members.push(v),
-            "change" if change.is_some() => {
+            "m" => f.members.push(v),
+            "change" if f.change.is_some() => {
                 return Err(HtmlError::bad_request("duplicate field `change`"));
             }
             "change" => {
-                change = Some(
+                f.change = Some(
                     BulkChange::parse(&v)
                         .ok_or_else(|| HtmlError::bad_request("Unknown change."))?,
                 )
             }
+            "all" => f.all = v == "1",
+            "q" => {
+                once(&f.q)?;
+                f.q = Some(v);
+            }
+            "role" => {
+                once(&f.role)?;
+                f.role = Some(v);
+            }
             _ => {}
         }
     }
-    Ok((members, change))
+    Ok(f)
 }
 
 /// The bulk change a form or a query asks for on `org`.
 fn bulk_command(org: &str, pairs: Vec<(String, String)>) -> Result<uc::BulkMembers, HtmlError> {
-    let (members, change) = bulk_fields(pairs)?;
+    let f = bulk_fields(pairs)?;
     // The form's menu always sends one: without it the request was not made by the page.
-    let change = change.ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
+    let change = f
+        .change
+        .ok_or_else(|| HtmlError::bad_request("Choose a change."))?;
+    let matching = if f.all {
+        let role = RoleFilter::parse(f.role.as_deref().unwrap_or("").trim())
+            .ok_or_else(|| HtmlError::bad_request("Unknown role filter."))?;
+        Some(FindMembers {
+            text: f.q.unwrap_or_default(),
+            role,
+            cursor: None,
+        })
+    } else {
+        None
+    };
     Ok(uc::BulkMembers {
         org: org.to_string(),
-        members,
+        members: f.members,
         change,
+        matching,
     })
 }
 
@@ -1000,6 +1039,16 @@ struct BulkConfirmPage {
     plan: uc::BulkPlan,
     refused: Option<String>,
     cancel: String,
+    /// For "every member matching": the search and the role filter (its value), resent by
+    /// the Apply form so the change reads them again under the lock.
+    matching: Option<(String, String)>,
+}
+
+impl BulkConfirmPage {
+    /// The changed members the page names one by one (the rest are counted).
+    fn shown(&self) -> &[crate::models::orgs::Membership] {
+        &self.plan.changes[..self.plan.changes.len().min(200)]
+    }
 }
 
 /// `GET /{org}/settings/bulk-members?change=...&m=...`: what the change would do, to confirm.
@@ -1012,6 +1061,11 @@ pub async fn bulk_confirm(
 ) -> Result<HttpResponse, HtmlError> {
     let org = path.into_inner();
     let cmd = bulk_command(&org, query.into_inner())?;
+    if cmd.change == BulkChange::ApplyDefaults && cmd.matching.is_some() {
+        return Err(HtmlError::bad_request(
+            "Default roles are applied to the members ticked on the page, at most 100 at once.",
+        ));
+    }
     if cmd.change == BulkChange::ApplyDefaults {
         // Its preview lists collaborator entries, not members: a page of its own.
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -1024,6 +1078,10 @@ pub async fn bulk_confirm(
         )));
     }
     let change = cmd.change;
+    let matching = cmd
+        .matching
+        .as_ref()
+        .map(|f| (uc::search_text(&f.text), f.role.value()));
     let p = user.clone();
     let cancel = format!("/{org}/settings/members");
     let result = state
@@ -1037,6 +1095,7 @@ pub async fn bulk_confirm(
             plan,
             refused: None,
             cancel,
+            matching,
         }),
         Err(e @ DomainError::LastAdmin { .. }) => ok(&BulkConfirmPage {
             ctx: ctx("Change members"),
@@ -1050,6 +1109,7 @@ pub async fn bulk_confirm(
             },
             refused: Some(e.message()),
             cancel,
+            matching: None,
         }),
         Err(DomainError::Invalid(errors)) => {
             flash_error(

@@ -519,3 +519,54 @@ db_test!(async fn a_deep_member_page_reached_through_the_pager_is_read_from_wher
     let next = pager_link(&body, r#"rel="next""#).unwrap();
     assert!(!next.contains("after="), "{next}");
 });
+
+db_test!(async fn a_bulk_change_reaches_every_member_matching_the_filter(app) {
+    let a = app.user("alice").await;
+    create_org(&a, "acme").await;
+    bulk_members(&app, "acme", "m", 230, "member");
+    let org = id_of(&app, "acme");
+    // The subtab offers it beside the ticked rows, with the list's search and filter.
+    let body = a.page("/acme/settings/members?q=m1").await.1;
+    assert!(body.contains(r#"name="all" value="1""#) && body.contains("or every member matching (100)"), "{body}");
+    assert!(body.contains(r#"<input type="hidden" name="q" value="m1">"#));
+    // The confirmation counts all of them (not the 50 of the page) and changes nothing.
+    let before = snapshot(&app);
+    let (status, body) = a.page("/acme/settings/bulk-members?change=default-reviewer&all=1&q=m1&role=").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Set default dataset role to Reviewer: <strong>100 members</strong>"), "{body}");
+    assert!(body.contains(r#"<input type="hidden" name="all" value="1">"#) && !body.contains(r#"name="m" value="#));
+    assert_eq!(snapshot(&app), before);
+    // Applied: the filter read again, each member changed, one event each.
+    let form = [("change", "default-reviewer"), ("all", "1"), ("q", "m1"), ("role", "")];
+    assert_redirect(&a.post("/acme/settings/bulk-members", &form).await, "/acme/settings/members");
+    assert_eq!(membership(&app, "acme", "m150"), roles("member", Some("reviewer")));
+    assert_eq!(membership(&app, "acme", "m199"), roles("member", Some("reviewer")));
+    assert_eq!(membership(&app, "acme", "m050"), roles("member", Some("labeler")), "not matching");
+    let events = crate::orgs::audit(&app, org);
+    assert_eq!(events.iter().filter(|e| e.3 == "from Labeler to Reviewer").count(), 100);
+    // The role filter too: every member with the default role Reviewer back to Viewer.
+    let form = [("change", "default-viewer"), ("all", "1"), ("q", ""), ("role", "default-reviewer")];
+    assert_redirect(&a.post("/acme/settings/bulk-members", &form).await, "/acme/settings/members");
+    assert_eq!(membership(&app, "acme", "m150"), roles("member", Some("viewer")));
+    // The rules hold over the whole set: demoting every administrator is refused, nothing
+    // changes.
+    let before = snapshot(&app);
+    let form = [("change", "role-member"), ("all", "1"), ("q", ""), ("role", "admin")];
+    let res = a.post("/acme/settings/bulk-members", &form).await;
+    assert_redirect(&res, "/acme/settings/members");
+    assert!(flash_of(&a.follow(res).await.1).contains("must keep at least one administrator"));
+    assert_eq!(snapshot(&app), before);
+    // A filter that finds nobody, an unknown filter, and default roles (ticked rows only).
+    let res = a.post("/acme/settings/bulk-members", &[("change", "role-admin"), ("all", "1"), ("q", "nobody"), ("role", "")]).await;
+    assert_redirect(&res, "/acme/settings/members");
+    assert!(flash_of(&a.follow(res).await.1).contains("No members match"));
+    assert_eq!(a.post("/acme/settings/bulk-members", &[("change", "role-admin"), ("all", "1"), ("role", "owner")]).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(a.page("/acme/settings/bulk-members?change=apply-defaults&all=1").await.0, StatusCode::BAD_REQUEST);
+    // A member of the organization may not: the same 403 as the ticked rows.
+    app.user("bob").await;
+    add_member(&a, "acme", "bob", "member", "labeler").await;
+    let b = login(&app, "bob").await;
+    let res = b.post("/acme/settings/bulk-members", &[("change", "role-admin"), ("all", "1"), ("q", ""), ("role", "")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(membership(&app, "acme", "bob"), roles("member", Some("labeler")));
+});
