@@ -43,6 +43,8 @@ diesel::table! {
         role -> Text,
         default_dataset_role -> Nullable<Text>,
         created_at -> Timestamp,
+        search_text -> Text,
+        email_key -> Text,
     }
 }
 

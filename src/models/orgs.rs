@@ -9,7 +9,7 @@ use crate::domain::kinds::AccountKind;
 use crate::domain::names::name_key;
 use crate::domain::roles::{is_last_admin, DatasetRole, OrgRole, RoleFilter};
 use crate::models::accounts;
-use crate::models::{like_pattern, lower, Page};
+use crate::models::{like_pattern, Page};
 use crate::schema::{accounts as acc, collaborators, datasets, memberships, organizations, users};
 
 /// An organization as its pages show it.
@@ -406,7 +406,8 @@ impl MemberFilter {
 /// three characters or more, the match is a semi-join on the trigram indexes of the accounts
 /// (`member_text`: the name and the display name as one text, under 1 ms at 100,000 accounts)
 /// and users (`pg_trgm`); shorter texts, and SQLite, filter the organization's own memberships
-/// (its `(org_id, ...)` index), which trigrams cannot beat.
+/// by the copy of the text each keeps (`search_text`, `email_key`, kept by triggers; on
+/// SQLite in the covering index `memberships_org_search`), with no join per membership.
 pub fn members(
     conn: &mut DbConn,
     org: &Org,
@@ -482,13 +483,11 @@ pub fn members(
     }
     let text = filter.text.trim().to_lowercase();
     let pattern = like_pattern(&text);
-    let sqlite = crate::db::is_sqlite(conn);
-    let trigrams = !sqlite && text.chars().count() >= 3;
+    let trigrams = !crate::db::is_sqlite(conn) && text.chars().count() >= 3;
     // Boxed, as the filters vary; each combination is one statement text, kept prepared.
     let matching = || {
         let mut q = memberships::table
             .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
-            .inner_join(users::table.on(users::id.eq(memberships::user_id)))
             .filter(memberships::org_id.eq(org_id))
             .into_boxed();
         q = match filter.role {
@@ -501,29 +500,14 @@ pub fn members(
             return q;
         }
         let p = pattern.clone();
-        // SQLite's LIKE ignores ASCII case by itself (and its lower() knows only ASCII):
-        // without lower() per row, the scan takes half the time.
-        let names =
-            |p: String| -> Box<dyn BoxableExpression<_, _, SqlType = diesel::sql_types::Bool>> {
-                if sqlite {
-                    Box::new(
-                        memberships::username_key
-                            .like(p.clone())
-                            .escape('\\')
-                            .or(acc::display_name.like(p).escape('\\')),
-                    )
-                } else {
-                    Box::new(
-                        memberships::username_key
-                            .like(p.clone())
-                            .escape('\\')
-                            .or(lower(acc::display_name).like(p).escape('\\')),
-                    )
-                }
-            };
+        // The membership's own copy of its member's text (`search_text`, `email_key`, kept
+        // by triggers): the organization's index entries alone, no join per membership.
+        let names = |p: String| memberships::search_text.like(p).escape('\\');
         match (trigrams, filter.emails) {
             (false, false) => q.filter(names(p)),
-            (false, true) => q.filter(names(p.clone()).or(users::email_key.like(p).escape('\\'))),
+            (false, true) => {
+                q.filter(names(p.clone()).or(memberships::email_key.like(p).escape('\\')))
+            }
             (true, emails) => {
                 // Aliases: the subqueries read the same tables as the joins around them.
                 let (found, mailed) = diesel::alias!(acc as found, users as mailed);

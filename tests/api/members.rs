@@ -570,3 +570,30 @@ db_test!(async fn a_bulk_change_reaches_every_member_matching_the_filter(app) {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(membership(&app, "acme", "bob"), roles("member", Some("labeler")));
 });
+
+db_test!(async fn a_memberships_copy_of_its_members_text_follows_every_change(app) {
+    let a = app.user("alice").await;
+    app.user("bob").await;
+    create_org(&a, "acme").await;
+    // A display name set before joining is found once joined (the insert fills the copy).
+    set_display_name(&app, "bob", "Roberta Quux");
+    add_member(&a, "acme", "bob", "member", "labeler").await;
+    assert_eq!(rows(&a.page("/acme/settings/members?q=ta%20qu").await.1), 1);
+    // A new display name, and a new email (administrators search emails), found at once;
+    // the old ones no longer.
+    set_display_name(&app, "bob", "Zed");
+    let bob = id_of(&app, "bob");
+    app.with_db(|c| {
+        c.batch_execute(&format!(
+            "UPDATE users SET email_key = 'bz@corp.example', email = 'bz@corp.example' WHERE id = {bob}"
+        ))
+        .unwrap()
+    });
+    for (q, n) in [("ta%20qu", 0), ("zed", 1), ("ZE", 1), ("bz", 1), ("bz@c", 1), ("corp.ex", 1)] {
+        assert_eq!(rows(&a.page(&format!("/acme/settings/members?q={q}")).await.1), n, "{q}");
+    }
+    // A member's search never reads emails.
+    let b = login(&app, "bob").await;
+    assert_eq!(rows(&b.page("/acme/members?q=bz@c").await.1), 0);
+    assert_eq!(rows(&b.page("/acme/members?q=ze").await.1), 1);
+});
