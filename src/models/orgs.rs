@@ -488,8 +488,13 @@ pub fn members(
     let matching = || {
         let mut q = memberships::table
             .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
-            .filter(memberships::org_id.eq(org_id))
             .into_boxed();
+        // A search by the memberships' own text names its rows by id (below): the outer
+        // query then reads only the matches by their key. Any other list is the
+        // organization's.
+        if text.is_empty() || trigrams {
+            q = q.filter(memberships::org_id.eq(org_id));
+        }
         q = match filter.role {
             RoleFilter::Any => q,
             RoleFilter::Org(r) => q.filter(memberships::role.eq(r)),
@@ -501,13 +506,32 @@ pub fn members(
         }
         let p = pattern.clone();
         // The membership's own copy of its member's text (`search_text`, `email_key`, kept
-        // by triggers): the organization's index entries alone, no join per membership.
-        let names = |p: String| memberships::search_text.like(p).escape('\\');
+        // by triggers), in a subquery of the organization's covering index entries alone,
+        // with no join per membership: the planners keep it apart from the outer query's
+        // order, which would otherwise walk the name index and read every row.
+        let own = diesel::alias!(memberships as own);
+        let in_org = own.filter(own.field(memberships::org_id).eq(org_id));
+        let names = || {
+            own.field(memberships::search_text)
+                .like(p.clone())
+                .escape('\\')
+        };
         match (trigrams, filter.emails) {
-            (false, false) => q.filter(names(p)),
-            (false, true) => {
-                q.filter(names(p.clone()).or(memberships::email_key.like(p).escape('\\')))
-            }
+            (false, false) => q.filter(
+                memberships::id.eq_any(in_org.filter(names()).select(own.field(memberships::id))),
+            ),
+            (false, true) => q.filter(
+                memberships::id.eq_any(
+                    in_org
+                        .filter(
+                            names().or(own
+                                .field(memberships::email_key)
+                                .like(p.clone())
+                                .escape('\\')),
+                        )
+                        .select(own.field(memberships::id)),
+                ),
+            ),
             (true, emails) => {
                 // Aliases: the subqueries read the same tables as the joins around them.
                 let (found, mailed) = diesel::alias!(acc as found, users as mailed);
