@@ -583,8 +583,20 @@ where
                      CAST(d.collaborator_count AS BIGINT) AS collaborators, \
                      s.owner_id AS source_owner_id, sa.username AS source_owner, s.name AS source_name, \
                      s.is_public AS source_public, sm.role AS source_org_role, \
-                     sc.role AS source_collaborator_role \
-                     FROM datasets d JOIN accounts a ON a.id = d.owner_id \
+                     sc.role AS source_collaborator_role FROM ",
+                );
+                // The viewer's datasets drive the joins: as `WHERE d.id IN (...)`, PostgreSQL
+                // joined all 50,000 datasets with the left joins below before keeping the 86
+                // it lists (151 ms; from the ids, 5 ms).
+                if let Listing::Mine = &self.scope {
+                    out.push_sql("(");
+                    self.walk_ids(&mut out)?;
+                    out.push_sql(") mine JOIN datasets d ON d.id = mine.id");
+                } else {
+                    out.push_sql("datasets d");
+                }
+                out.push_sql(
+                    " JOIN accounts a ON a.id = d.owner_id \
                      LEFT JOIN memberships m ON m.org_id = d.owner_id AND m.user_id = ",
                 );
                 out.push_bind_param::<Integer, _>(&self.user_id)?;
@@ -603,11 +615,7 @@ where
                 );
                 out.push_bind_param::<Integer, _>(&self.user_id)?;
                 match &self.scope {
-                    Listing::Mine => {
-                        out.push_sql(" WHERE d.id IN (");
-                        self.walk_ids(&mut out)?;
-                        out.push_sql(")");
-                    }
+                    Listing::Mine => {}
                     Listing::Owner { owner_id, sees_all } => {
                         out.push_sql(" WHERE d.owner_id = ");
                         out.push_bind_param::<Integer, _>(owner_id)?;
