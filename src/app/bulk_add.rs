@@ -424,6 +424,9 @@ pub(crate) fn selected_names(members: &[String]) -> Result<Vec<String>> {
     errors.into_result(names)
 }
 
+/// The most collaborator entries one "apply default roles" judges (members times datasets).
+pub const MAX_GRANTS: usize = 20_000;
+
 /// Three statements whatever the numbers: the members, the organization's datasets, and
 /// the members' entries on them.
 fn defaults_plan(conn: &mut DbConn, org: &Org, cmd: &ApplyDefaults) -> Result<DefaultsPlan> {
@@ -447,6 +450,16 @@ fn defaults_plan(conn: &mut DbConn, org: &Org, cmd: &ApplyDefaults) -> Result<De
     let with_default: Vec<&Membership> =
         found.iter().filter(|m| m.default_role.is_some()).collect();
     let all = datasets::names_of_owner(conn, org.id)?;
+    // Bounded work under the organization's lock: at most MAX_GRANTS entries considered
+    // (members with a default role times datasets), before any row is built.
+    let considered = with_default.len().saturating_mul(all.len());
+    if considered > MAX_GRANTS {
+        return Err(DomainError::BadInput(format!(
+            "{} members on {} datasets is {considered} entries to judge: select fewer members (at most {MAX_GRANTS} entries at once).",
+            with_default.len(),
+            all.len()
+        )));
+    }
     let ids: Vec<i32> = with_default.iter().map(|m| m.user_id).collect();
     let entries: HashMap<(i32, i32), DatasetRole> = datasets::entries_on_owner(conn, org.id, &ids)?
         .into_iter()

@@ -355,9 +355,11 @@ impl Seek {
             take: per_page,
         };
         // Nearer the end than the start (the Last link among them): read backwards.
+        // Backwards only when it skips fewer entries: never for page 1, whose rows must not
+        // rest on the kept count (read before the page, it may be a change behind).
         let near = if offset > total {
             from_start
-        } else if skip_back < offset {
+        } else if skip_back.max(0) < offset {
             Seek::Backward {
                 skip: skip_back.max(0),
                 take: per_page + skip_back.min(0),
@@ -1005,6 +1007,19 @@ mod seek_tests {
         assert_eq!(
             Seek::plan(199, 50, 10_000, None),
             Seek::Backward { skip: 50, take: 50 }
+        );
+        // A list shorter than a page, or "every member" at once: from the start, whatever
+        // the kept count says.
+        assert_eq!(
+            Seek::plan(1, 50, 30, None),
+            Seek::Forward { skip: 0, take: 50 }
+        );
+        assert_eq!(
+            Seek::plan(1, 20_000, 10_000, None),
+            Seek::Forward {
+                skip: 0,
+                take: 20_000
+            }
         );
         // A partial last page: only its rows, from the end.
         assert_eq!(

@@ -489,3 +489,25 @@ db_test!(async fn default_roles_apply_takes_a_fixed_number_of_statements(app) {
     assert_eq!(events, 600);
     assert!(used < 30, "{used} statements for 600 entries");
 });
+
+db_test!(async fn default_roles_judge_at_most_twenty_thousand_entries_at_once(app) {
+    let a = app.user("alice").await;
+    create_org(&a, "acme").await;
+    crate::orgs::bulk_members(&app, "acme", "m", 100, "member");
+    crate::orgs::bulk_datasets(&app, "acme", 201);
+    let names: Vec<String> = (0..100).map(|i| format!("m{i:03}")).collect();
+    let query: String = names.iter().map(|n| format!("m={n}")).collect::<Vec<_>>().join("&");
+    // 100 members on 201 datasets: 20,100 entries, refused before any is built.
+    let (status, body) = a.page(&format!("/acme/settings/apply-defaults?{query}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("select fewer members"), "{body}");
+    let before = snapshot(&app);
+    let mut form: Vec<(&str, &str)> = names.iter().map(|n| ("m", n.as_str())).collect();
+    form.push(("confirm", "1"));
+    let res = a.post("/acme/settings/apply-defaults", &form).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(snapshot(&app), before, "nothing applied");
+    // Fewer members fit.
+    let (status, _) = a.page(&format!("/acme/settings/apply-defaults?{}", names[..99].iter().map(|n| format!("m={n}")).collect::<Vec<_>>().join("&"))).await;
+    assert_eq!(status, StatusCode::OK);
+});
