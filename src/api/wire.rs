@@ -224,7 +224,7 @@ impl Dataset {
             use_timestamps_for_interpolation: false,
             enable_object_linking: false,
             role: d.access.role().as_str(),
-            collaborators_count: d.collaborators,
+            collaborators_count: d.ds.collaborator_count,
             samples_count: 0,
             readme: "",
             cloned_from: ds.cloned_from.clone(),

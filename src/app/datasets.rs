@@ -589,15 +589,10 @@ pub fn list(
 /// The dataset with the caller's access and its number of collaborator entries (View).
 pub fn detail(conn: &mut DbConn, p: &Principal, owner: &str, name: &str) -> Result<DatasetDetail> {
     let (mut ds, access) = find_in(conn, Some(p), owner, name, DatasetAction::View)?;
-    let collaborators = ds.collaborator_count;
     if let Some(source) = ds.cloned_from_id {
         ds.cloned_from = datasets::visible_name(conn, source, p.user_id)?;
     }
-    Ok(DatasetDetail {
-        ds,
-        access,
-        collaborators,
-    })
+    Ok(DatasetDetail { ds, access })
 }
 
 /// "Clone": a new dataset made from one the caller may view, in an account they may create

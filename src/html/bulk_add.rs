@@ -14,7 +14,8 @@ use crate::db::write_tx;
 use crate::domain::roles::{default_role_value, parse_default_role, OrgRole};
 use crate::html::csrf::MAX_FORM_BYTES;
 use crate::html::error::HtmlError;
-use crate::html::layout::{flash_error, flash_success, invalid, ok, redirect, Layout};
+use crate::html::layout::{flash_success, invalid, ok, redirect, Layout};
+use crate::html::orgs::{selected_members, selection_refused};
 use crate::html::State;
 
 /// The fields of the "Add many members" form, from either encoding.
@@ -252,18 +253,6 @@ pub async fn import_apply(
 /// The most entries the preview lists one by one (its counts are always exact).
 const SHOWN_GRANTS: usize = 1000;
 
-/// The members named by a form or a query (`m`, repeated).
-fn selected(pairs: Vec<(String, String)>) -> Result<Vec<String>, HtmlError> {
-    if pairs.len() > crate::app::orgs::MAX_BULK * 10 {
-        return Err(HtmlError::bad_request("Too many members selected."));
-    }
-    Ok(pairs
-        .into_iter()
-        .filter(|(k, _)| k == "m")
-        .map(|(_, v)| v)
-        .collect())
-}
-
 #[derive(Template)]
 #[template(path = "orgs/apply_defaults.html")]
 struct DefaultsPage {
@@ -295,7 +284,7 @@ pub async fn defaults_confirm(
     let org = path.into_inner();
     let cmd = ApplyDefaults {
         org: org.clone(),
-        members: selected(query.into_inner())?,
+        members: selected_members(query.into_inner())?,
     };
     let p = user.clone();
     let cancel = format!("/{org}/settings/members");
@@ -314,13 +303,7 @@ pub async fn defaults_confirm(
             plan,
             cancel,
         }),
-        Err(DomainError::Invalid(errors)) => {
-            flash_error(
-                &session,
-                errors.get("members").unwrap_or("Select members first."),
-            );
-            Ok(redirect(&cancel))
-        }
+        Err(DomainError::Invalid(errors)) => Ok(selection_refused(&session, &errors, &cancel)),
         Err(e) => Err(e.into()),
     }
 }
@@ -336,7 +319,7 @@ pub async fn defaults_apply(
     let org = path.into_inner();
     let cmd = ApplyDefaults {
         org: org.clone(),
-        members: selected(form.into_inner())?,
+        members: selected_members(form.into_inner())?,
     };
     let p = user.clone();
     let result = state
@@ -358,13 +341,11 @@ pub async fn defaults_apply(
             flash_success(&session, text);
             Ok(redirect(&format!("/{}/settings/members", plan.org)))
         }
-        Err(DomainError::Invalid(errors)) => {
-            flash_error(
-                &session,
-                errors.get("members").unwrap_or("Select members first."),
-            );
-            Ok(redirect(&format!("/{org}/settings/members")))
-        }
+        Err(DomainError::Invalid(errors)) => Ok(selection_refused(
+            &session,
+            &errors,
+            &format!("/{org}/settings/members"),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -1005,6 +1005,24 @@ fn bulk_fields(pairs: Vec<(String, String)>) -> Result<BulkFields, HtmlError> {
     Ok(f)
 }
 
+/// The members a bulk form or query names (`m`, repeated), for the pages that take only them.
+pub(crate) fn selected_members(pairs: Vec<(String, String)>) -> Result<Vec<String>, HtmlError> {
+    Ok(bulk_fields(pairs)?.members)
+}
+
+/// A selection the use case refused (none, or too many): back to `back` with its reason.
+pub(crate) fn selection_refused(
+    session: &Session,
+    errors: &FieldErrors,
+    back: &str,
+) -> HttpResponse {
+    flash_error(
+        session,
+        errors.get("members").unwrap_or("Select members first."),
+    );
+    redirect(back)
+}
+
 /// The bulk change a form or a query asks for on `org`.
 fn bulk_command(org: &str, pairs: Vec<(String, String)>) -> Result<uc::BulkMembers, HtmlError> {
     let f = bulk_fields(pairs)?;
@@ -1111,13 +1129,7 @@ pub async fn bulk_confirm(
             cancel,
             matching: None,
         }),
-        Err(DomainError::Invalid(errors)) => {
-            flash_error(
-                &session,
-                errors.get("members").unwrap_or("Select members first."),
-            );
-            Ok(redirect(&cancel))
-        }
+        Err(DomainError::Invalid(errors)) => Ok(selection_refused(&session, &errors, &cancel)),
         Err(e) => Err(e.into()),
     }
 }
@@ -1172,13 +1184,11 @@ pub async fn bulk_apply(
             flash_error(&session, e.message());
             Ok(redirect(&format!("/{org}/settings/members")))
         }
-        Err(DomainError::Invalid(errors)) => {
-            flash_error(
-                &session,
-                errors.get("members").unwrap_or("Select members first."),
-            );
-            Ok(redirect(&format!("/{org}/settings/members")))
-        }
+        Err(DomainError::Invalid(errors)) => Ok(selection_refused(
+            &session,
+            &errors,
+            &format!("/{org}/settings/members"),
+        )),
         Err(e) => Err(e.into()),
     }
 }

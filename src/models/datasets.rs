@@ -773,12 +773,11 @@ pub fn list_for_dashboard(
     })
 }
 
-/// A dataset with the viewer's access to it and its number of collaborator entries.
+/// A dataset with the viewer's access to it (its number of collaborator entries is on it).
 #[derive(Clone, Debug)]
 pub struct DatasetDetail {
     pub ds: Dataset,
     pub access: Access,
-    pub collaborators: i64,
 }
 
 /// One page of full rows (one cached statement), ordered by owner, then name. `viewer`
@@ -821,7 +820,6 @@ pub fn list_full(
                     collaborator_count: r.collaborators,
                 },
                 access,
-                collaborators: r.collaborators,
             })
         })
         .collect())
