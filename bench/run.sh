@@ -8,7 +8,9 @@
 #
 # Environment: BENCH_DURATION (wrk seconds per page, default 8), BENCH_CONNECTIONS (32),
 # BENCH_LABELSTUDIO (1: measure Label Studio beside the seeded SQLite server, 5-8 minutes more),
-# BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test; a schema `colabel_bench` is used).
+# BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test; a schema `colabel_bench` is used),
+# BENCH_BIN (a binary to measure instead of building this checkout's release binary),
+# BENCH_OUT (where results go; bench/results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
@@ -18,12 +20,17 @@ conns=${BENCH_CONNECTIONS:-32}
 pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 port=18080
 base="http://127.0.0.1:$port"
-out=bench/results
+out=${BENCH_OUT:-bench/results}
 mkdir -p "$out"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 
-cargo build --release --quiet
-bin=target/release/colabel
+# BENCH_BIN measures another build (an earlier commit's, say) with this script and its pages.
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  cargo build --release --quiet
+  bin=target/release/colabel
+fi
 table="$out/table.md"
 {
   echo "| backend | data | page | req/s | % of baseline | p50 ms | p99 ms |"
