@@ -36,10 +36,45 @@ pub fn token(session: &Session) -> String {
     }
 }
 
-/// The token as a page carries it: masked afresh for every page (a random pad, then the token
-/// XOR the pad, in hex), so that a compressed page never repeats the secret next to text
-/// an attacker chose (BREACH). [`unmask`] gives the token back.
+/// The 62 letters and digits of tokens ([`crate::auth::random_token`]), as numbers mod 62.
+const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn digit(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        _ => None,
+    }
+}
+
+/// The token as a page carries it: masked afresh for every page, so that a compressed page
+/// never repeats the secret next to text an attacker chose (BREACH). A random pad of as many
+/// letters and digits as the token, then each of the token's characters plus the pad's, mod
+/// 62: 86 characters for a 43-character token (a one-time pad, as uniform as the pad), where
+/// the earlier hex of pad and XOR took 172 on every form of every page. [`unmask`] gives the
+/// token back.
 pub fn masked(token: &str) -> String {
+    use rand::Rng;
+    let Some(digits) = token.bytes().map(digit).collect::<Option<Vec<u8>>>() else {
+        // Not a token this application made: the hex form, which takes any bytes.
+        return masked_hex(token);
+    };
+    let mut rng = rand::rng();
+    let pad: Vec<u8> = digits.iter().map(|_| rng.random_range(0..62u8)).collect();
+    let mut out = String::with_capacity(2 * digits.len());
+    out.extend(pad.iter().map(|p| ALPHABET[*p as usize] as char));
+    out.extend(
+        digits
+            .iter()
+            .zip(&pad)
+            .map(|(d, p)| ALPHABET[((d + p) % 62) as usize] as char),
+    );
+    out
+}
+
+/// A random pad, then the token XOR the pad, in hex.
+fn masked_hex(token: &str) -> String {
     use rand::RngCore;
     let secret = token.as_bytes();
     let mut pad = vec![0u8; secret.len()];
@@ -48,16 +83,31 @@ pub fn masked(token: &str) -> String {
     format!("{}{}", hex::encode(&pad), hex::encode(mixed))
 }
 
-/// The token inside a masked one; an unmasked token (a client that read it from elsewhere)
-/// is taken as it is.
+/// The token inside a masked one: the hex form (pages served before the mod-62 form, whose
+/// 86 letters and digits are all hexadecimal with a chance of 1 in 10^39), else the mod-62
+/// form; an unmasked token (a client that read it from elsewhere, an odd length) is taken as
+/// it is.
 pub fn unmask(sent: &str) -> String {
-    let bytes = match hex::decode(sent) {
-        Ok(b) if !b.is_empty() && b.len() % 2 == 0 => b,
-        _ => return sent.to_string(),
-    };
-    let (pad, mixed) = bytes.split_at(bytes.len() / 2);
-    let token: Vec<u8> = pad.iter().zip(mixed).map(|(p, m)| p ^ m).collect();
-    String::from_utf8(token).unwrap_or_else(|_| sent.to_string())
+    if let Ok(bytes) = hex::decode(sent) {
+        if !bytes.is_empty() && bytes.len() % 2 == 0 {
+            let (pad, mixed) = bytes.split_at(bytes.len() / 2);
+            let token: Vec<u8> = pad.iter().zip(mixed).map(|(p, m)| p ^ m).collect();
+            if let Ok(token) = String::from_utf8(token) {
+                return token;
+            }
+        }
+    }
+    let digits: Option<Vec<u8>> = sent.bytes().map(digit).collect();
+    match digits {
+        Some(d) if !d.is_empty() && d.len() % 2 == 0 => {
+            let (pad, mixed) = d.split_at(d.len() / 2);
+            pad.iter()
+                .zip(mixed)
+                .map(|(p, m)| ALPHABET[((m + 62 - p) % 62) as usize] as char)
+                .collect()
+        }
+        _ => sent.to_string(),
+    }
 }
 
 /// Replaces the token (at login).
@@ -284,6 +334,26 @@ async fn check(req: &mut ServiceRequest) -> Result<(), HtmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_a_token_in_as_many_letters_again_and_gives_it_back() {
+        let token = crate::auth::random_token(43);
+        let (one, two) = (masked(&token), masked(&token));
+        assert_eq!(one.len(), 86);
+        assert!(one.bytes().all(|b| b.is_ascii_alphanumeric()), "{one}");
+        assert_ne!(one, two, "a new pad every time");
+        assert!(!one.contains(&token));
+        assert_eq!(unmask(&one), token);
+        assert_eq!(unmask(&two), token);
+        // The hex form of pages served before, and of tokens of other characters.
+        assert_eq!(unmask(&masked_hex(&token)), token);
+        assert_eq!(unmask(&masked("not/alphanumeric")), "not/alphanumeric");
+        // An unmasked token is taken as it is; a wrong one stays wrong.
+        assert_eq!(unmask(&token), token);
+        let mut tampered = one.clone().into_bytes();
+        tampered[85] = if tampered[85] == b'A' { b'B' } else { b'A' };
+        assert_ne!(unmask(std::str::from_utf8(&tampered).unwrap()), token);
+    }
 
     #[test]
     fn finds_the_token_and_refuses_bad_bodies() {

@@ -401,3 +401,58 @@ mod pager_tests {
         assert_eq!(page_numbers(&999, &200), vec![Some(1), None, Some(200)]);
     }
 }
+
+/// An account name as a page writes it, many times a row (ids, labels, links): a name made
+/// by the forms has only letters, digits, `-` and `_` (`domain::names`), which need no
+/// escaping, so it is checked once here and written as it is; any other text (a row from
+/// elsewhere) is escaped once. Askama writes an [`askama::filters::HtmlSafe`] value without
+/// escaping it again.
+pub enum Name<'a> {
+    Plain(&'a str),
+    Escaped(String),
+}
+
+impl<'a> Name<'a> {
+    pub fn of(name: &'a str) -> Self {
+        if name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            Name::Plain(name)
+        } else {
+            Name::Escaped(
+                askama::filters::escape(name, askama::filters::Html)
+                    .expect("escaping cannot fail")
+                    .to_string(),
+            )
+        }
+    }
+}
+
+impl std::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Name::Plain(s) => s,
+            Name::Escaped(s) => s,
+        })
+    }
+}
+
+impl askama::filters::HtmlSafe for Name<'_> {}
+
+#[cfg(test)]
+mod name_tests {
+    use super::Name;
+
+    #[test]
+    fn a_name_is_written_as_it_is_and_anything_else_escaped() {
+        assert!(matches!(
+            Name::of("user-15_000"),
+            Name::Plain("user-15_000")
+        ));
+        assert_eq!(
+            Name::of(r#"a"><script>&'"#).to_string(),
+            "a&#34;&#62;&#60;script&#62;&#38;&#39;"
+        );
+    }
+}

@@ -246,7 +246,8 @@ impl DatasetFilter {
 /// One page of an account's datasets that the viewer may see: all of them when
 /// `sees_all` (the owner, or an administrator of the owning organization), else the
 /// public ones and those the viewer collaborates on; those `filter` selects, in its order.
-/// Two statements, neither of which joins the owner: the caller has found it already.
+/// One statement (two for a page past the end), which does not join the owner: the caller
+/// has found it already.
 pub fn list_for_owner(
     conn: &mut DbConn,
     owner: (i32, &str),
@@ -308,12 +309,14 @@ pub fn list_for_owner(
         }
         q
     };
-    let total: i64 = visible().count().get_result(conn)?;
     let ordered = match filter.sort {
         DatasetSort::Name => visible().order((datasets::sort_key, datasets::name_key)),
         DatasetSort::Newest => visible().order((datasets::created_at.desc(), datasets::id.desc())),
     };
-    let rows: Vec<(String, String, TaskType, bool)> = ordered
+    // The count rides on the rows as an uncorrelated scalar subquery, which both planners
+    // evaluate once (an InitPlan; SQLite's once-only subroutine), instead of a statement of
+    // its own; `COUNT(*) OVER ()` would read every matching row instead of stopping at 50.
+    let rows: Vec<(String, String, TaskType, bool, Option<i64>)> = ordered
         .limit(PAGE_SIZE)
         .offset(Page::<()>::offset(page, PAGE_SIZE))
         .select((
@@ -321,17 +324,26 @@ pub fn list_for_owner(
             datasets::description,
             datasets::task_type,
             datasets::is_public,
+            visible().count().single_value(),
         ))
         .load(conn)?;
+    // A page past the end has no row to carry it.
+    let total = match rows.first() {
+        Some(row) => row.4.unwrap_or(0),
+        None if page <= 1 => 0,
+        None => visible().count().get_result(conn)?,
+    };
     let items = rows
         .into_iter()
-        .map(|(name, description, task_type, is_public)| DatasetSummary {
-            owner_name: owner_name.to_string(),
-            name,
-            description,
-            task_type,
-            is_public,
-        })
+        .map(
+            |(name, description, task_type, is_public, _)| DatasetSummary {
+                owner_name: owner_name.to_string(),
+                name,
+                description,
+                task_type,
+                is_public,
+            },
+        )
         .collect();
     Ok(Page {
         items,
@@ -380,8 +392,8 @@ pub fn fill_sort_keys(conn: &mut DbConn) -> QueryResult<usize> {
     }
 }
 
-/// The dashboard's two statements: the number of datasets a user works on (their own, those
-/// of organizations they administer, those they collaborate on) and one page of them; and the
+/// The dashboard's statement: one page of the datasets a user works on (their own, those of
+/// organizations they administer, those they collaborate on) with their number; and the
 /// JSON API's lists, which are full rows with the viewer's access.
 ///
 /// The ids are a `UNION` of three index look-ups, which both planners turn into a semi-join
@@ -541,24 +553,33 @@ where
             }
             Ok(())
         };
-        let (limit, offset) = match &self.shape {
-            Shape::Count
-                if self.pattern.is_none() && self.public.is_none() && self.my_role.is_none() =>
-            {
-                out.push_sql("SELECT COUNT(*) AS total FROM (");
-                self.walk_ids(&mut out)?;
+        let count = |out: &mut diesel::query_builder::AstPass<'_, 'b, DB>| -> QueryResult<()> {
+            if self.pattern.is_none() && self.public.is_none() && self.my_role.is_none() {
+                out.push_sql("SELECT COUNT(*) FROM (");
+                self.walk_ids(out)?;
                 out.push_sql(") mine");
+                Ok(())
+            } else {
+                out.push_sql("SELECT COUNT(*) FROM datasets d WHERE d.id IN (");
+                self.walk_ids(out)?;
+                out.push_sql(")");
+                filtered(out)
+            }
+        };
+        let (limit, offset) = match &self.shape {
+            Shape::Count => {
+                out.push_sql("SELECT (");
+                count(&mut out)?;
+                out.push_sql(") AS total");
                 return Ok(());
             }
-            Shape::Count => {
-                out.push_sql("SELECT COUNT(*) AS total FROM datasets d WHERE d.id IN (");
-                self.walk_ids(&mut out)?;
-                out.push_sql(")");
-                return filtered(&mut out);
-            }
             Shape::Summary(limit, offset) => {
+                // The count rides on the rows as an uncorrelated scalar subquery, evaluated
+                // once by both planners, instead of a statement of its own.
+                out.push_sql("SELECT (");
+                count(&mut out)?;
                 out.push_sql(
-                    "SELECT a.username AS owner_name, d.name, d.description, d.task_type, \
+                    ") AS total, a.username AS owner_name, d.name, d.description, d.task_type, \
                      d.is_public \
                      FROM datasets d JOIN accounts a ON a.id = d.owner_id WHERE d.id IN (",
                 );
@@ -645,6 +666,8 @@ struct Total {
 
 #[derive(QueryableByName)]
 struct SummaryRow {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
     #[diesel(sql_type = Text)]
     owner_name: String,
     #[diesel(sql_type = Text)]
@@ -743,18 +766,26 @@ fn filtered_query(user_id: i32, shape: Shape, filter: &DatasetFilter) -> Dataset
     }
 }
 
-/// One page of the datasets a user works on, those `filter` selects (two cached statements).
+/// One page of the datasets a user works on, those `filter` selects, with their number (one
+/// cached statement; two for a page past the end).
 pub fn list_for_dashboard(
     conn: &mut DbConn,
     user_id: i32,
     filter: &DatasetFilter,
     page: i64,
 ) -> QueryResult<Page<DatasetSummary>> {
-    let total = filtered_query(user_id, Shape::Count, filter)
-        .get_result::<Total>(conn)?
-        .total;
     let shape = Shape::Summary(PAGE_SIZE, Page::<()>::offset(page, PAGE_SIZE));
     let rows: Vec<SummaryRow> = filtered_query(user_id, shape, filter).load(conn)?;
+    // A page past the end has no row to carry the count.
+    let total = match rows.first() {
+        Some(row) => row.total,
+        None if page <= 1 => 0,
+        None => {
+            filtered_query(user_id, Shape::Count, filter)
+                .get_result::<Total>(conn)?
+                .total
+        }
+    };
     let items = rows
         .into_iter()
         .map(|r| DatasetSummary {

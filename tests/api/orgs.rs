@@ -1108,7 +1108,10 @@ db_test!(async fn pages_run_a_fixed_number_of_queries_whatever_the_size(app) {
     for suffix in ["", "?page=2", "/members", "/members?q=p1", "/members?page=3", "/members?page=30", "/settings", "/settings/members", "/settings/members?page=2", "/settings/audit", "/settings/audit?page=2"] {
         let small = queries(&app, &a, &format!("/small{suffix}")).await;
         let big = queries(&app, &a, &format!("/big{suffix}")).await;
-        assert_eq!(small, big, "/{{org}}{suffix}: {small} statements for 3 members, {big} for 3,000");
+        // The datasets' count rides on the page's rows; the small organization's page 2 of
+        // datasets is past the end and counts in one statement more.
+        let past_end = u64::from(suffix == "?page=2");
+        assert_eq!(small, big + past_end, "/{{org}}{suffix}: {small} statements for 3 members, {big} for 3,000");
         assert!(big <= 12, "/{{org}}{suffix}: {big} statements");
     }
     // A dataset page of either organization.
@@ -1150,6 +1153,8 @@ db_test!(async fn every_statement_of_a_page_is_prepared_once_and_reused(app) {
         "/acme/members?q=p12", "/acme/members?q=p1x&role=admin", "/acme/settings/members?q=p1&role=member",
         "/acme/settings/members?role=default-none&page=2", "/acme/settings/members?q=example",
         "/?q=ds&sort=newest", "/?visibility=public", "/acme?q=ds0&visibility=private&sort=newest",
+        // Past the end, the count is a statement of its own (it rides on the rows otherwise).
+        "/?page=9", "/?q=ds&page=9", "/acme?page=9",
     ];
     async fn visit(b: &Browser, pages: &[&str]) {
         for path in pages {
@@ -1464,10 +1469,11 @@ db_test!(async fn the_benchmarks_pages_run_the_fewest_statements_their_rules_all
     // (path, statements): before issue 18 every signed-in page ran one more (the session
     // and the profile menu were two statements, in a hand-off of their own).
     let pages: [(&str, u64); 8] = [
-        // session+menu, dataset count, 50 datasets, invitations received
-        ("/", 4),
-        // session+menu, organization+viewer's role, dataset count, 50 datasets
-        ("/bigorg", 4),
+        // session+menu, 50 datasets with their count (a scalar subquery), invitations
+        // received
+        ("/", 3),
+        // session+menu, organization+viewer's role, 50 datasets with their count
+        ("/bigorg", 3),
         // session+menu, organization+role (with its member count), 50 members
         ("/bigorg/members", 3),
         ("/bigorg/members?page=3", 3),

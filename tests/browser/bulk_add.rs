@@ -25,7 +25,11 @@ async fn run(backend: Backend) {
         Backend::Sqlite => "bulk_add::sqlite",
         Backend::Postgres => "bulk_add::postgres",
     };
-    for user in ["anna", "benedict", "carla"] {
+    let ten: Vec<String> = (1..=10).map(|i| format!("u{i:02}")).collect();
+    for user in ["anna", "benedict", "carla"]
+        .into_iter()
+        .chain(ten.iter().map(String::as_str))
+    {
         sign_up(&app.base, user).await;
     }
     let driver = ChromeDriver::start(name).await;
@@ -79,6 +83,41 @@ async fn run(backend: Backend) {
     assert_eq!(page.value("#default-benedict").await, "viewer");
     assert_eq!(page.value("#default-anna").await, "reviewer");
     page.shot("added").await;
+
+    // Ten members at once: pasted, then ticked and changed in one step, with a confirmation
+    // that says how many and which.
+    page.fill("#f-import-lines", &ten.join("\n")).await;
+    page.submit("Preview…", "/acme/settings/import-members/preview")
+        .await;
+    page.submit("Add 10 members", "/acme/settings/members")
+        .await;
+    for user in &ten {
+        page.click_css(&format!("input.pick[value='{user}']")).await;
+    }
+    page.select("#bulk-change", "role-admin").await;
+    page.submit("Review…", "/acme/settings/bulk-members").await;
+    let main = page.text("main").await;
+    assert!(main.contains("Make Administrator: 10 members"), "{main}");
+    for user in &ten {
+        assert!(main.contains(user.as_str()), "{user} named: {main}");
+    }
+    assert!(!main.contains("anna"), "only the ticked: {main}");
+    page.shot("bulk-confirm").await;
+    page.submit("Apply to 10 members", "/acme/settings/members")
+        .await;
+    let flash = page.flash().await;
+    assert!(
+        flash.starts_with("Make Administrator: 10 members (u01, u02,"),
+        "{flash}"
+    );
+    for user in &ten {
+        assert_eq!(
+            page.value(&format!("#role-{user}")).await,
+            "admin",
+            "{user}"
+        );
+    }
+    assert_eq!(page.value("#role-anna").await, "member", "untouched");
     page.close().await;
 
     // axe-core (which needs JavaScript) on the subtab with its new card and on a preview.
