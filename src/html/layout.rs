@@ -137,12 +137,11 @@ impl Layout {
     }
 
     /// The letter shown in an account's round avatar.
-    pub fn initial(&self, name: &str) -> String {
+    pub fn initial(&self, name: &str) -> char {
         name.chars()
             .next()
             .map(|c| c.to_ascii_uppercase())
             .unwrap_or('?')
-            .to_string()
     }
 }
 
