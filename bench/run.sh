@@ -9,7 +9,7 @@
 # Environment: BENCH_DURATION (wrk seconds per page, default 8), BENCH_CONNECTIONS (32),
 # BENCH_LABELSTUDIO (1: measure Label Studio beside the seeded SQLite server, 5-8 minutes more),
 # BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test?sslmode=disable: loopback, where TLS
-# protects nothing and costs 17-20 % of the pages' throughput; a schema `colabel_bench` is used),
+# protects nothing and costs 12-19 % of the pages' throughput; a schema `colabel_bench` is used),
 # BENCH_BIN (a binary to measure instead of building this checkout's release binary),
 # BENCH_OUT (where results go; bench/results).
 set -euo pipefail
