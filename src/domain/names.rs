@@ -48,6 +48,13 @@ pub const RESERVED_DATASET_NAMES: &[&str] = &[
 pub const MAX_DISPLAY_NAME: usize = 100;
 pub const MAX_DESCRIPTION: usize = 1000;
 
+/// Whether `name` has only the characters a name may have: letters a-z (either case),
+/// digits, `-` and `_` (SPEC 1).
+pub fn has_name_characters(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Checks the characters and length of a username or dataset name (SPEC 1).
 pub fn check_name_shape(name: &str) -> Result<(), &'static str> {
     let len = name.len();
@@ -57,10 +64,7 @@ pub fn check_name_shape(name: &str) -> Result<(), &'static str> {
     if !(2..=39).contains(&len) {
         return Err("Use 2 to 39 characters.");
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !has_name_characters(name) {
         return Err("Use only letters a-z, digits, '-' and '_'.");
     }
     if !name.as_bytes()[0].is_ascii_alphanumeric() {

@@ -402,10 +402,10 @@ mod pager_tests {
 }
 
 /// An account name as a page writes it, many times a row (ids, labels, links): a name made
-/// by the forms has only letters, digits, `-` and `_` (`domain::names`), which need no
-/// escaping, so it is checked once here and written as it is; any other text (a row from
-/// elsewhere) is escaped once. Askama writes an [`askama::filters::HtmlSafe`] value without
-/// escaping it again.
+/// by the forms has only letters, digits, `-` and `_`
+/// ([`crate::domain::names::has_name_characters`]), which need no escaping, so it is checked
+/// once here and written as it is; any other text (a row from elsewhere) is escaped once.
+/// Askama writes an [`askama::filters::HtmlSafe`] value without escaping it again.
 pub enum Name<'a> {
     Plain(&'a str),
     Escaped(String),
@@ -413,10 +413,7 @@ pub enum Name<'a> {
 
 impl<'a> Name<'a> {
     pub fn of(name: &'a str) -> Self {
-        if name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if crate::domain::names::has_name_characters(name) {
             Name::Plain(name)
         } else {
             Name::Escaped(

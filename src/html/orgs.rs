@@ -442,66 +442,80 @@ impl Default for MemberForms {
     }
 }
 
-/// The `<option>`s of a select, with `selected` on the one at `selected`: for the rows of the
-/// Members subtab, which would otherwise write three escaped expressions per option, eight
-/// options a row, 50 rows a page (most of the page's rendering). The labels and values are
-/// the domain's constants, escaped here all the same.
-fn options_html(choices: &[(&'static str, &'static str)], selected: usize) -> String {
-    let mut out = String::new();
-    for (i, (value, label)) in choices.iter().enumerate() {
-        let sel = if i == selected { " selected" } else { "" };
-        out.push_str(&format!(
-            r#"<option value="{}"{sel}>{}</option>"#,
-            askama::filters::escape(value, askama::filters::Html).expect("escape"),
-            askama::filters::escape(label, askama::filters::Html).expect("escape"),
-        ));
-    }
-    out
+/// The `<option>`s of a select, one list per choice with that choice `selected`: for the
+/// rows of the Members subtab, which would otherwise write three escaped expressions per
+/// option, eight options a row, 50 rows a page (most of the page's rendering). The values
+/// and labels are the domain's constants, escaped here all the same.
+fn option_lists<K: Copy>(choices: &[(K, &'static str, &'static str)]) -> Vec<(K, String)> {
+    let escape = |s: &str| {
+        askama::filters::escape(s, askama::filters::Html)
+            .expect("escaping cannot fail")
+            .to_string()
+    };
+    choices
+        .iter()
+        .enumerate()
+        .map(|(selected, (key, _, _))| {
+            let html = choices
+                .iter()
+                .enumerate()
+                .map(|(i, (_, value, label))| {
+                    let sel = if i == selected { " selected" } else { "" };
+                    format!(
+                        r#"<option value="{}"{sel}>{}</option>"#,
+                        escape(value),
+                        escape(label)
+                    )
+                })
+                .collect();
+            (*key, html)
+        })
+        .collect()
 }
 
-/// `ORG_ROLE_OPTIONS[i]`: the organization roles with `OrgRole::ALL[i]` selected.
-static ORG_ROLE_OPTIONS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-    let choices: Vec<_> = OrgRole::ALL
-        .iter()
-        .map(|r| (r.as_str(), r.label()))
-        .collect();
-    (0..choices.len())
-        .map(|i| options_html(&choices, i))
-        .collect()
-});
+/// The organization roles' options, once per role selected.
+static ORG_ROLE_OPTIONS: std::sync::LazyLock<Vec<(OrgRole, String)>> =
+    std::sync::LazyLock::new(|| {
+        let choices: Vec<_> = OrgRole::ALL
+            .iter()
+            .map(|r| (*r, r.as_str(), r.label()))
+            .collect();
+        option_lists(&choices)
+    });
 
-/// `DEFAULT_ROLE_OPTIONS[i]`: the default dataset roles with `default_role_choices()[i]`
-/// selected.
-static DEFAULT_ROLE_OPTIONS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-    let choices: Vec<_> = default_role_choices()
-        .into_iter()
-        .map(|r| {
-            (
-                crate::domain::roles::default_role_value(r),
-                default_role_label(r),
-            )
-        })
-        .collect();
-    (0..choices.len())
-        .map(|i| options_html(&choices, i))
-        .collect()
-});
+/// The default dataset roles' options ("None" last), once per role selected.
+static DEFAULT_ROLE_OPTIONS: std::sync::LazyLock<Vec<(Option<DatasetRole>, String)>> =
+    std::sync::LazyLock::new(|| {
+        let choices: Vec<_> = default_role_choices()
+            .into_iter()
+            .map(|r| {
+                (
+                    r,
+                    crate::domain::roles::default_role_value(r),
+                    default_role_label(r),
+                )
+            })
+            .collect();
+        option_lists(&choices)
+    });
+
+/// The options of `lists` with `key` selected.
+fn options_for<K: PartialEq>(lists: &'static [(K, String)], key: &K) -> &'static str {
+    lists
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, html)| html.as_str())
+}
 
 impl ManageMembersPage {
-    /// The organization role select's options of a row (HTML, see [`options_html`]).
+    /// The organization role select's options of a row (HTML, see [`option_lists`]).
     fn org_role_options(&self, role: &OrgRole) -> &'static str {
-        let i = OrgRole::ALL.iter().position(|r| r == role).unwrap_or(0);
-        ORG_ROLE_OPTIONS[i].as_str()
+        options_for(&ORG_ROLE_OPTIONS, role)
     }
 
-    /// The default dataset role select's options of a row (HTML, see [`options_html`]).
+    /// The default dataset role select's options of a row (HTML, see [`option_lists`]).
     fn default_role_options(&self, role: &Option<DatasetRole>) -> &'static str {
-        let i = self
-            .default_roles
-            .iter()
-            .position(|r| r == role)
-            .unwrap_or(0);
-        DEFAULT_ROLE_OPTIONS[i].as_str()
+        options_for(&DEFAULT_ROLE_OPTIONS, role)
     }
 
     fn pager(&self) -> crate::html::layout::Pager {
