@@ -146,11 +146,30 @@ impl Layout {
 }
 
 /// Renders a page with a status (200 for pages, 422 for forms shown again with errors).
-pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, HtmlError> {
-    let html = page.render()?;
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, HtmlError> {
+    let html = render_html(page)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
+}
+
+thread_local! {
+    /// How long each template's page last came out on this thread, by the template's size
+    /// hint (askama's sum of its literal text, distinct enough per template; two templates
+    /// that share one only share a first guess).
+    static PAGE_SIZES: std::cell::RefCell<std::collections::HashMap<usize, usize>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Renders a page into a buffer as long as the same template's last page, so that a page of
+/// 120 KB is written once rather than copied through every doubling of a buffer that starts
+/// at the template's few kilobytes of literal text (4-5 % of the members subtab's CPU).
+pub fn render_html<T: Template>(page: &T) -> askama::Result<String> {
+    let guess = PAGE_SIZES.with(|s| s.borrow().get(&T::SIZE_HINT).copied());
+    let mut html = String::with_capacity(guess.map_or(T::SIZE_HINT, |n| n + n / 8));
+    page.render_into(&mut html)?;
+    PAGE_SIZES.with(|s| s.borrow_mut().insert(T::SIZE_HINT, html.len()));
+    Ok(html)
 }
 
 pub fn ok(page: &impl Template) -> Result<HttpResponse, HtmlError> {
@@ -425,12 +444,30 @@ impl<'a> Name<'a> {
     }
 }
 
-impl std::fmt::Display for Name<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Name<'_> {
+    fn as_str(&self) -> &str {
+        match self {
             Name::Plain(s) => s,
             Name::Escaped(s) => s,
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Askama's direct path: the text is copied into the page without `core::fmt`'s machinery
+/// (a subtab row writes a name fifteen times).
+impl askama::FastWritable for Name<'_> {
+    fn write_into(
+        &self,
+        dest: &mut dyn std::fmt::Write,
+        _: &dyn askama::Values,
+    ) -> askama::Result<()> {
+        Ok(dest.write_str(self.as_str())?)
     }
 }
 

@@ -85,7 +85,7 @@ pub fn count(conn: &mut DbConn, user_id: i32) -> QueryResult<i64> {
 
 /// The key whose hash is `key_hash` and its user (one statement, by the unique index).
 pub fn find_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<KeyOwner>> {
-    api_keys::table
+    let query = api_keys::table
         .inner_join(accounts::table.on(accounts::id.eq(api_keys::user_id)))
         .filter(api_keys::key_hash.eq(key_hash))
         .select((
@@ -95,9 +95,9 @@ pub fn find_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<Key
             accounts::username,
             api_keys::last_used_at,
         ))
-        .first::<(i32, String, i32, String, Option<NaiveDateTime>)>(conn)
-        .optional()
-        .map(|row| {
+        .limit(1);
+    crate::db::load_one::<_, (i32, String, i32, String, Option<NaiveDateTime>)>(conn, query).map(
+        |row| {
             row.map(
                 |(key_id, key_name, user_id, username, last_used_at)| KeyOwner {
                     key_id,
@@ -107,7 +107,8 @@ pub fn find_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<Key
                     last_used_at,
                 },
             )
-        })
+        },
+    )
 }
 
 /// Records a use at `now` if the last one is older than `stale_before` (or there was none);

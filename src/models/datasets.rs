@@ -134,7 +134,7 @@ pub fn find_with_access(
     }
     let creator = diesel::alias!(crate::schema::accounts as creator);
     let uid = viewer.unwrap_or(-1);
-    let row = datasets::table
+    let query = datasets::table
         .inner_join(acc::table.on(acc::id.eq(datasets::owner_id)))
         .left_join(creator.on(datasets::created_by.eq(creator.field(acc::id).nullable())))
         .left_join(
@@ -168,8 +168,10 @@ pub fn find_with_access(
             memberships::role.nullable(),
             collaborators::role.nullable(),
         ))
-        .first::<(DatasetTuple, Option<OrgRole>, Option<DatasetRole>)>(conn)
-        .optional()?;
+        .limit(1);
+    let row = crate::db::load_one::<_, (DatasetTuple, Option<OrgRole>, Option<DatasetRole>)>(
+        conn, query,
+    )?;
     Ok(row.and_then(|(t, org_role, collab)| {
         let ds = from_tuple(t);
         let access = Access::effective(ds.owner_id, viewer, org_role, collab, ds.is_public)?;

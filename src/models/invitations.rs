@@ -127,7 +127,7 @@ type PendingTuple = (
 
 /// The organization's pending invitations, newest first (at most 200).
 pub fn pending_of_org(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<PendingRow>> {
-    let rows: Vec<PendingTuple> = invitations::table
+    let query = invitations::table
         .left_join(acc::table.on(invitations::invitee_id.eq(acc::id.nullable())))
         .left_join(jobs::table.on(invitations::email_job_id.eq(jobs::id.nullable())))
         .filter(invitations::org_id.eq(org_id))
@@ -135,13 +135,14 @@ pub fn pending_of_org(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<Pending
         .order(invitations::id.desc())
         .limit(200)
         .select((
-            Invitation::as_select(),
+            // The columns themselves (`as_select` would type the query for one backend).
+            <Invitation as Selectable<diesel::sqlite::Sqlite>>::construct_selection(),
             acc::username.nullable(),
             jobs::status.nullable(),
             jobs::attempts.nullable(),
             jobs::last_error.nullable(),
-        ))
-        .load(conn)?;
+        ));
+    let rows: Vec<PendingTuple> = crate::db::load(conn, query)?;
     Ok(rows
         .into_iter()
         .map(

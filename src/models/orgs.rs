@@ -129,7 +129,7 @@ pub fn find_with_role(
     if !crate::models::plausible_name(name) {
         return Ok(None);
     }
-    let row = acc::table
+    let query = acc::table
         .inner_join(organizations::table.on(organizations::id.eq(acc::id)))
         .left_join(
             memberships::table.on(memberships::org_id
@@ -138,8 +138,8 @@ pub fn find_with_role(
         )
         .filter(acc::username_key.eq(name_key(name)))
         .select((ORG_COLUMNS, memberships::role.nullable()))
-        .first::<(OrgTuple, Option<OrgRole>)>(conn)
-        .optional()?;
+        .limit(1);
+    let row = crate::db::load_one::<_, (OrgTuple, Option<OrgRole>)>(conn, query)?;
     Ok(row.map(|(org, role)| (org_from(org), role)))
 }
 
@@ -447,14 +447,14 @@ pub fn members(
         // Whichever way the index is read, the page shows its rows in name order. (Not boxed:
         // a boxed subquery is not a fragment of both backends of the multi-connection.)
         macro_rules! page_of {
-            ($ids:expr) => {
-                memberships::table
+            ($ids:expr) => {{
+                let q = memberships::table
                     .inner_join(acc::table.on(acc::id.eq(memberships::user_id)))
                     .filter(memberships::id.eq_any($ids))
                     .order(memberships::username_key)
-                    .select(columns)
-                    .load::<MemberRow>(conn)?
-            };
+                    .select(columns);
+                crate::db::load::<_, MemberRow>(conn, q)?
+            }};
         }
         let rows = match Seek::plan(page, per_page, org.member_count, filter.cursor.as_ref()) {
             Seek::Forward { skip, take } => page_of!(ids.order(k.asc()).offset(skip).limit(take)),

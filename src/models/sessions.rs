@@ -36,7 +36,8 @@ pub fn signed_in(conn: &mut DbConn, id: &str) -> QueryResult<Option<SignedIn>> {
         Option<NaiveDateTime>,
         Option<String>,
     );
-    let rows: Vec<Row> = sessions::table
+    // Every request runs this: on the backend's own connection (`db::load`).
+    let query = sessions::table
         .inner_join(users::table)
         .inner_join(user_acc.on(user_acc.field(acc::id).eq(sessions::user_id)))
         .left_join(memberships::table.on(memberships::user_id.eq(sessions::user_id)))
@@ -53,8 +54,8 @@ pub fn signed_in(conn: &mut DbConn, id: &str) -> QueryResult<Option<SignedIn>> {
             users::email_verified_at,
             org_acc.field(acc::username).nullable(),
         ))
-        .limit(NAV_ORGS)
-        .load(conn)?;
+        .limit(NAV_ORGS);
+    let rows: Vec<Row> = crate::db::load(conn, query)?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
