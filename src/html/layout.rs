@@ -488,4 +488,36 @@ mod name_tests {
             "a&#34;&#62;&#60;script&#62;&#38;&#39;"
         );
     }
+
+    #[derive(askama::Template)]
+    #[template(
+        source = "{% for n in names %}<a href=\"/{{ n }}\">{{ n }}</a>{% endfor %}",
+        ext = "html"
+    )]
+    struct Links<'a> {
+        names: Vec<Name<'a>>,
+    }
+
+    #[test]
+    fn names_write_the_same_through_askama_and_a_page_gets_the_room_its_last_one_took() {
+        let names = || vec![Name::of("user1"), Name::of("a<b")];
+        let first = super::render_html(&Links { names: names() }).unwrap();
+        assert_eq!(
+            first,
+            r#"<a href="/user1">user1</a><a href="/a&#60;b">a&#60;b</a>"#
+        );
+        let many = Links {
+            names: (0..500).map(|_| Name::of("user15000")).collect(),
+        };
+        let long = super::render_html(&many).unwrap();
+        // The next page of the same template starts with the room the last one needed.
+        let next = super::render_html(&Links { names: names() }).unwrap();
+        assert_eq!(next, first);
+        assert!(
+            next.capacity() >= long.len(),
+            "{} < {}",
+            next.capacity(),
+            long.len()
+        );
+    }
 }
