@@ -458,8 +458,9 @@ pub fn is_sqlite(conn: &DbConn) -> bool {
 /// subtab's CPU, by profile). Run directly, a cached statement's text is never rebuilt.
 /// Same SQL, same statement cache (the connection's own), same instrumentation.
 ///
-/// For any select that type-checks on both backends, which is every unboxed one (a boxed
-/// query is typed for the two-backend enum and stays on [`RunQueryDsl::load`]).
+/// For a select that type-checks on both backends (the compiler says when one does not: a
+/// boxed query is typed for the two-backend enum and stays on [`RunQueryDsl::load`], as does
+/// one that uses a backend's own syntax).
 pub fn load<'q, Q, U>(conn: &mut DbConn, query: Q) -> QueryResult<Vec<U>>
 where
     Q: RunQueryDsl<PgConnection>
@@ -473,7 +474,8 @@ where
     }
 }
 
-/// [`load`] of a query that selects at most one row (its own `LIMIT 1` or a unique key).
+/// [`load`] of a query that selects at most one row: give it its own `LIMIT 1` (as
+/// `first` would), or it reads every row and keeps the first.
 pub fn load_one<'q, Q, U>(conn: &mut DbConn, query: Q) -> QueryResult<Option<U>>
 where
     Q: RunQueryDsl<PgConnection>

@@ -135,7 +135,8 @@ pub fn pending_of_org(conn: &mut DbConn, org_id: i32) -> QueryResult<Vec<Pending
         .order(invitations::id.desc())
         .limit(200)
         .select((
-            // The columns themselves (`as_select` would type the query for one backend).
+            // The columns themselves, the same for every backend (`as_select` would type
+            // the query for one; the backend named here only picks the derive's impl).
             <Invitation as Selectable<diesel::sqlite::Sqlite>>::construct_selection(),
             acc::username.nullable(),
             jobs::status.nullable(),
