@@ -463,10 +463,7 @@ pub fn is_sqlite(conn: &DbConn) -> bool {
 /// one that uses a backend's own syntax).
 pub fn load<'q, Q, U>(conn: &mut DbConn, query: Q) -> QueryResult<Vec<U>>
 where
-    Q: RunQueryDsl<PgConnection>
-        + RunQueryDsl<SqliteConnection>
-        + diesel::query_dsl::LoadQuery<'q, PgConnection, U>
-        + diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>,
+    Q: Select<'q, U>,
 {
     match conn {
         DbConn::Pg(c) => RunQueryDsl::<PgConnection>::load(query, c),
@@ -474,16 +471,30 @@ where
     }
 }
 
-/// [`load`] of a query that selects at most one row: give it its own `LIMIT 1` (as
-/// `first` would), or it reads every row and keeps the first.
+/// [`load`] of the first row, as diesel's `first` (it adds the `LIMIT 1`).
 pub fn load_one<'q, Q, U>(conn: &mut DbConn, query: Q) -> QueryResult<Option<U>>
 where
+    Q: diesel::query_dsl::methods::LimitDsl,
+    Q::Output: Select<'q, U>,
+{
+    Ok(load(conn, query.limit(1))?.into_iter().next())
+}
+
+/// A select that loads rows of `U` on either backend's own connection ([`load`]).
+pub trait Select<'q, U>:
+    RunQueryDsl<PgConnection>
+    + RunQueryDsl<SqliteConnection>
+    + diesel::query_dsl::LoadQuery<'q, PgConnection, U>
+    + diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>
+{
+}
+
+impl<'q, U, Q> Select<'q, U> for Q where
     Q: RunQueryDsl<PgConnection>
         + RunQueryDsl<SqliteConnection>
         + diesel::query_dsl::LoadQuery<'q, PgConnection, U>
-        + diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>,
+        + diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>
 {
-    Ok(load(conn, query)?.into_iter().next())
 }
 
 /// True when `e` is a unique-index violation.

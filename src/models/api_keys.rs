@@ -94,8 +94,7 @@ pub fn find_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<Key
             api_keys::user_id,
             accounts::username,
             api_keys::last_used_at,
-        ))
-        .limit(1);
+        ));
     crate::db::load_one::<_, (i32, String, i32, String, Option<NaiveDateTime>)>(conn, query).map(
         |row| {
             row.map(

@@ -167,8 +167,7 @@ pub fn find_with_access(
             ),
             memberships::role.nullable(),
             collaborators::role.nullable(),
-        ))
-        .limit(1);
+        ));
     let row = crate::db::load_one::<_, (DatasetTuple, Option<OrgRole>, Option<DatasetRole>)>(
         conn, query,
     )?;

@@ -137,8 +137,7 @@ pub fn find_with_role(
                 .and(memberships::user_id.eq(user_id))),
         )
         .filter(acc::username_key.eq(name_key(name)))
-        .select((ORG_COLUMNS, memberships::role.nullable()))
-        .limit(1);
+        .select((ORG_COLUMNS, memberships::role.nullable()));
     let row = crate::db::load_one::<_, (OrgTuple, Option<OrgRole>)>(conn, query)?;
     Ok(row.map(|(org, role)| (org_from(org), role)))
 }
